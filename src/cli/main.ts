@@ -1,0 +1,30 @@
+#!/usr/bin/env node
+/**
+ * The glekit command line: a thin layer over the library. Each command parses its
+ * flags, calls one library function and prints; errors a user can fix are printed
+ * as one line and exit with code 1.
+ */
+import { Command } from 'commander';
+import { GlekitError } from '../util/errors.js';
+import { registerTraceCommand } from './trace.js';
+import { registerTrainCommands } from './train.js';
+import { VERSION } from '../version.js';
+
+const program = new Command();
+program
+  .name('glekit')
+  .description('Train GLE/LE networks, study them on imperfect substrates, compile and deploy them to neuromorphic hardware.')
+  .version(VERSION)
+  .showHelpAfterError();
+
+registerTraceCommand(program);
+registerTrainCommands(program);
+
+program.parseAsync(process.argv).catch((err: unknown) => {
+  if (err instanceof GlekitError) {
+    process.stderr.write(`glekit: error: ${err.message}\n`);
+  } else {
+    process.stderr.write(`glekit: internal error: ${err instanceof Error ? err.stack ?? err.message : String(err)}\n`);
+  }
+  process.exit(1);
+});

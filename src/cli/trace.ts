@@ -1,0 +1,18 @@
+import type { Command } from 'commander';
+import { parseTraceSpec, runTrace } from '../trace/index.js';
+import { readJsonFile } from '../util/json-reader.js';
+import { writeFileAtomic } from '../util/files.js';
+
+export function registerTraceCommand(program: Command): void {
+  program
+    .command('trace')
+    .description('Run a conformance SPEC through the float engine and write every state of every step')
+    .requiredOption('--spec <file>', 'SPEC.json: network, learning rule, inputs and targets')
+    .requiredOption('--out <file>', 'TRACE.json to write')
+    .action((opts: { spec: string; out: string }) => {
+      const spec = parseTraceSpec(readJsonFile(opts.spec), opts.spec);
+      const trace = runTrace(spec);
+      writeFileAtomic(opts.out, JSON.stringify(trace));
+      process.stderr.write(`trace: ${spec.inputs.length} steps, ${spec.network.layers.length} layers, batch ${spec.batch} -> ${opts.out}\n`);
+    });
+}

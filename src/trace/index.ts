@@ -1,0 +1,2 @@
+export { parseTraceSpec, type TraceSpec } from './spec.js';
+export { runTrace, type TraceResult } from './run.js';
