@@ -30,12 +30,37 @@ export interface ClassifierConfig {
   epochs: number;
   presentation: Presentation;
   evalBatchSize: number;
+  /** reduce the learning rate when validation accuracy stops improving (null: constant) */
+  plateau: PlateauSchedule | null;
+}
+
+/** Reduce-on-plateau: after `patience` epochs without a new best validation accuracy, lr *= factor. */
+export interface PlateauSchedule {
+  factor: number;
+  patience: number;
+  minLr: number;
+}
+
+/** The schedule's memory, kept in checkpoints so that a resumed run continues identically. */
+export interface PlateauState {
+  lr: number;
+  best: number;
+  epochsSinceBest: number;
+}
+
+export function stepPlateau(schedule: PlateauSchedule, state: PlateauState, validationAccuracy: number): PlateauState {
+  if (validationAccuracy > state.best) return { lr: state.lr, best: validationAccuracy, epochsSinceBest: 0 };
+  const waited = state.epochsSinceBest + 1;
+  if (waited < schedule.patience) return { ...state, epochsSinceBest: waited };
+  return { lr: Math.max(schedule.minLr, state.lr * schedule.factor), best: state.best, epochsSinceBest: 0 };
 }
 
 export interface EpochRecord {
   epoch: number;
   trainAccuracy: number;
   validationAccuracy: number;
+  /** learning rate used during this epoch */
+  lr: number;
   seconds: number;
 }
 
@@ -140,9 +165,10 @@ export interface TrainHooks {
   kernels?: WeightKernels;
   /** called after every batch with (batches done, batches total) */
   onBatch?: (done: number, total: number) => void;
-  onEpoch?: (record: EpochRecord, parameters: LayerParameters[]) => void;
+  onEpoch?: (record: EpochRecord, parameters: LayerParameters[], plateau: PlateauState) => void;
   /** start from these parameters instead of a fresh initialisation */
   initialLayers?: LayerParameters[];
+  initialPlateau?: PlateauState;
   firstEpoch?: number;
 }
 
@@ -161,7 +187,9 @@ export function trainClassifier(config: ClassifierConfig, train: ClassificationS
   if (batchesPerEpoch === 0) throw new RangeError(`batch size ${config.batchSize} is larger than the training set (${train.count})`);
   const history: EpochRecord[] = [];
   const total = batchesPerEpoch * config.epochs;
+  let plateau: PlateauState = hooks.initialPlateau ?? { lr: config.learning.lr, best: -Infinity, epochsSinceBest: 0 };
   for (let epoch = hooks.firstEpoch ?? 0; epoch < config.epochs; epoch++) {
+    net.learning = { ...net.learning!, lr: plateau.lr };
     const started = performance.now();
     const order = Rng.derive(config.seed, 1000 + epoch).permutation(train.count);
     let correct = 0;
@@ -175,10 +203,12 @@ export function trainClassifier(config: ClassifierConfig, train: ClassificationS
       epoch: epoch + 1,
       trainAccuracy: correct / (batchesPerEpoch * config.batchSize),
       validationAccuracy: evaluateClassifier(evalSpec, config.presentation, validation, config.evalBatchSize, hooks.kernels).accuracy,
+      lr: plateau.lr,
       seconds: (performance.now() - started) / 1000,
     };
     history.push(record);
-    hooks.onEpoch?.(record, params);
+    if (config.plateau !== null) plateau = stepPlateau(config.plateau, plateau, record.validationAccuracy);
+    hooks.onEpoch?.(record, params, plateau);
   }
   return { layers: net.parameters(), history };
 }

@@ -19,10 +19,12 @@ export function createProgress(label: string, total: number, options: { quiet?: 
       { format: `${label} [{bar}] {percentage}% | {value}/{total} | ETA {eta_formatted} | {info}`, stream, hideCursor: true, etaBuffer: 50 },
       cliProgress.Presets.shades_classic,
     );
+    let current = 0;
+    let currentInfo = '';
     bar.start(total, 0, { info: '' });
     return {
-      update: (done, info = '') => bar.update(done, { info }),
-      log: (line) => { bar.stop(); stream.write(line + '\n'); bar.start(total, 0, { info: '' }); },
+      update: (done, info = '') => { current = done; currentInfo = info; bar.update(done, { info }); },
+      log: (line) => { bar.stop(); stream.write(line + '\n'); bar.start(total, current, { info: currentInfo }); },
       stop: () => bar.stop(),
     };
   }
