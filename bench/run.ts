@@ -1,0 +1,70 @@
+/**
+ * `npm run bench -- --json`: steps per second of a full training step (forward,
+ * local errors and gradients, SGD update) in float32 on one thread, for every shape of
+ * the speed table in shared/reference/dynamics.md, next to the published PyTorch
+ * implementation's numbers on the same machine kind.
+ */
+import { Network } from '../src/engine/network.js';
+import { defaultKernels } from '../src/engine/native.js';
+import { DEFAULT_LEARNING, type NetworkSpec } from '../src/engine/types.js';
+import { initLayers } from '../src/train/init.js';
+import { Rng } from '../src/util/rng.js';
+
+interface Row { sizes: number[]; batch: number; pytorch: number }
+
+/** The published implementation's median steps/s (dynamics.md). */
+const SPEED_TABLE: Row[] = [
+  { sizes: [2, 30, 30, 3], batch: 1, pytorch: 3450 },
+  { sizes: [2, 30, 30, 3], batch: 64, pytorch: 2380 },
+  { sizes: [40, 100, 100, 10], batch: 1, pytorch: 3220 },
+  { sizes: [40, 100, 100, 10], batch: 32, pytorch: 1790 },
+  { sizes: [40, 100, 100, 10], batch: 256, pytorch: 330 },
+  { sizes: [784, 300, 100, 10], batch: 1, pytorch: 1960 },
+  { sizes: [784, 300, 100, 10], batch: 32, pytorch: 180 },
+  { sizes: [784, 300, 100, 10], batch: 512, pytorch: 3.6 },
+];
+
+function measure(row: Row, seconds: number, repeats: number): number {
+  const [inputSize, ...rest] = row.sizes;
+  const layers = initLayers(inputSize, rest.map((size, i) => ({ size, phi: i === rest.length - 1 ? 'linear' : 'hardSigmoid', tauM: 1, tauR: 1 })),
+    { weightStd: 0.05, biasStd: 0.05 }, 1);
+  const spec: NetworkSpec = { dtype: 'float32', dt: 0.01, gamma: 0, beta: 0.1, loss: 'mse', prospectiveErrors: true, layers };
+  const net = new Network(spec, { batch: row.batch, kernels: defaultKernels(), learning: { ...DEFAULT_LEARNING, lr: 1e-4 } });
+  const rng = new Rng(2);
+  const x = net.newArray(row.batch * inputSize).map(() => rng.uniform());
+  const y = net.newArray(row.batch * net.outputSize).map(() => rng.uniform());
+  // calibrate a chunk that takes about a tenth of the budget
+  let chunk = 1;
+  for (;;) {
+    const t0 = performance.now();
+    for (let i = 0; i < chunk; i++) net.step(x, y, 'learn');
+    if (performance.now() - t0 > (seconds * 1000) / 10 || chunk > 1 << 20) break;
+    chunk *= 2;
+  }
+  const rates: number[] = [];
+  for (let r = 0; r < repeats; r++) {
+    const t0 = performance.now();
+    for (let i = 0; i < chunk; i++) net.step(x, y, 'learn');
+    rates.push(chunk / ((performance.now() - t0) / 1000));
+  }
+  rates.sort((a, b) => a - b);
+  return rates[Math.floor(rates.length / 2)];
+}
+
+const json = process.argv.includes('--json');
+const quick = process.argv.includes('--quick');
+const results = SPEED_TABLE.map((row) => {
+  const stepsPerSecond = measure(row, quick ? 0.3 : 1.5, quick ? 3 : 7);
+  const result = {
+    sizes: row.sizes,
+    batch: row.batch,
+    dtype: 'float32' as const,
+    stepsPerSecond: Number(stepsPerSecond.toPrecision(4)),
+    pytorchStepsPerSecond: row.pytorch,
+    speedup: Number((stepsPerSecond / row.pytorch).toFixed(2)),
+    kernels: defaultKernels().name,
+  };
+  if (!json) process.stderr.write(`${row.sizes.join('-').padEnd(16)} batch ${String(row.batch).padStart(3)}: ${result.stepsPerSecond} steps/s (PyTorch ${row.pytorch}, x${result.speedup})\n`);
+  return result;
+});
+process.stdout.write(JSON.stringify(results) + '\n');
