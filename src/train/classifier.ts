@@ -3,6 +3,11 @@
  * sample: hold it for a number of steps ('static', Yin-Yang and MNIST), or feed it one
  * scalar per step ('sequence', MNIST-1D). Learning is local and happens inside the
  * steps (the engine's 'learn' mode); this file only schedules data and reads out.
+ *
+ * A run is a pure function of (config, data, seed): the data order of epoch k comes from
+ * its own derived stream, so the state after an epoch (parameters, optimizer memory,
+ * the training network's dynamic state, the schedule) is all a resumed run needs to
+ * continue bit for bit (see checkpoint.ts).
  */
 import { Network } from '../engine/network.js';
 import type { FloatArray, WeightKernels } from '../engine/kernels.js';
@@ -10,7 +15,9 @@ import type { Dtype, LayerParameters, LearningSetup, LossName, NetworkSpec } fro
 import { DEFAULT_LEARNING } from '../engine/types.js';
 import type { Presentation } from '../model/model-file.js';
 import type { ClassificationSplit } from '../tasks/types.js';
+import { GlekitError } from '../util/errors.js';
 import { Rng } from '../util/rng.js';
+import { captureTrainingState, restoreTrainingState, type TrainingState } from './checkpoint.js';
 import { initLayers, type InitOptions, type LayerArchitecture } from './init.js';
 
 export interface ClassifierConfig {
@@ -30,26 +37,62 @@ export interface ClassifierConfig {
   epochs: number;
   presentation: Presentation;
   evalBatchSize: number;
-  /** reduce the learning rate when validation accuracy stops improving (null: constant) */
+  /** reduce the learning rate when the monitored metric stops improving (null: constant) */
   plateau: PlateauSchedule | null;
+  /**
+   * The learning curves also record test accuracy every this many epochs (0: never).
+   * Monitoring only: nothing in training reads it.
+   */
+  testEvery?: number;
 }
 
-/** Reduce-on-plateau: after `patience` epochs without a new best validation accuracy, lr *= factor. */
+export type PlateauMonitor = 'validationAccuracy' | 'validationLoss' | 'trainLoss';
+
+/**
+ * Reduce-on-plateau: after `patience` epochs without a new best monitored value,
+ * lr *= factor and the count restarts. Accuracy must rise above the best; a loss must
+ * fall below best * (1 - threshold) (torch's ReduceLROnPlateau 'rel' mode). Note that
+ * torch reduces after patience + 1 bad epochs, so torch's patience p is p + 1 here.
+ */
 export interface PlateauSchedule {
   factor: number;
   patience: number;
   minLr: number;
+  /** default 'validationAccuracy' */
+  monitor?: PlateauMonitor;
+  /** relative improvement a loss needs (default 1e-4) */
+  threshold?: number;
 }
 
 /** The schedule's memory, kept in checkpoints so that a resumed run continues identically. */
 export interface PlateauState {
   lr: number;
-  best: number;
+  /** best monitored value so far; null before the first epoch */
+  best: number | null;
   epochsSinceBest: number;
 }
 
-export function stepPlateau(schedule: PlateauSchedule, state: PlateauState, validationAccuracy: number): PlateauState {
-  if (validationAccuracy > state.best) return { lr: state.lr, best: validationAccuracy, epochsSinceBest: 0 };
+export function initialPlateau(lr: number): PlateauState {
+  return { lr, best: null, epochsSinceBest: 0 };
+}
+
+export function monitoredValue(schedule: PlateauSchedule, record: EpochRecord): number {
+  switch (schedule.monitor ?? 'validationAccuracy') {
+    case 'validationAccuracy': return record.validationAccuracy;
+    case 'validationLoss': return record.validationLoss;
+    case 'trainLoss': return record.trainLoss;
+  }
+}
+
+export function stepPlateau(schedule: PlateauSchedule, state: PlateauState, value: number): PlateauState {
+  const monitor = schedule.monitor ?? 'validationAccuracy';
+  if (!Number.isFinite(value)) {
+    throw new GlekitError(`reduce-on-plateau monitors ${monitor}, which is ${value} (an empty validation split cannot be monitored)`);
+  }
+  const minimise = monitor !== 'validationAccuracy';
+  const threshold = schedule.threshold ?? 1e-4;
+  const improved = state.best === null || (minimise ? value < state.best * (1 - threshold) : value > state.best);
+  if (improved) return { lr: state.lr, best: value, epochsSinceBest: 0 };
   const waited = state.epochsSinceBest + 1;
   if (waited < schedule.patience) return { ...state, epochsSinceBest: waited };
   return { lr: Math.max(schedule.minLr, state.lr * schedule.factor), best: state.best, epochsSinceBest: 0 };
@@ -58,9 +101,15 @@ export function stepPlateau(schedule: PlateauSchedule, state: PlateauState, vali
 export interface EpochRecord {
   epoch: number;
   trainAccuracy: number;
+  /** mean loss while learning (CE of the output, or (1/2)||onehot - r||^2 for MSE) over the read-out window */
+  trainLoss: number;
   validationAccuracy: number;
+  validationLoss: number;
+  /** NaN in the epochs where the test split was not evaluated */
+  testAccuracy: number;
   /** learning rate used during this epoch */
   lr: number;
+  /** wall time of the epoch, evaluations included */
   seconds: number;
 }
 
@@ -78,6 +127,17 @@ export function buildSpec(config: ClassifierConfig, inputSize: number, layers?: 
 
 export function learningSetup(config: ClassifierConfig): LearningSetup {
   return { ...DEFAULT_LEARNING, ...config.learning };
+}
+
+/** Size of one step's input: the whole sample when held, one scalar when streamed. */
+export function networkInputSize(presentation: Presentation, sampleSize: number): number {
+  return presentation.mode === 'static' ? sampleSize : 1;
+}
+
+function checkPresentation(presentation: Presentation, split: ClassificationSplit, what: string): void {
+  if (presentation.mode === 'sequence' && presentation.stepsPerSample > split.inputSize) {
+    throw new GlekitError(`presentation.stepsPerSample (${presentation.stepsPerSample}) exceeds the length of the ${what} sequences (${split.inputSize})`);
+  }
 }
 
 /** Writes one batch of samples (by index) into the step input, for step t of the presentation. */
@@ -105,6 +165,30 @@ function argmaxRow(a: FloatArray, row: number, n: number): number {
   return best;
 }
 
+/** Sum over the batch of the loss of the output rates r against the labels. */
+function batchLoss(loss: LossName, r: FloatArray, labels: Uint8Array, indices: ArrayLike<number>, start: number, batch: number, nOut: number): number {
+  let total = 0;
+  for (let b = 0; b < batch; b++) {
+    const off = b * nOut;
+    const label = labels[indices[start + b]];
+    if (loss === 'ce') {
+      let max = -Infinity;
+      for (let j = 0; j < nOut; j++) if (r[off + j] > max) max = r[off + j];
+      let sum = 0;
+      for (let j = 0; j < nOut; j++) sum += Math.exp(r[off + j] - max);
+      total += max + Math.log(sum) - r[off + label];
+    } else {
+      let sq = 0;
+      for (let j = 0; j < nOut; j++) {
+        const d = (j === label ? 1 : 0) - r[off + j];
+        sq += d * d;
+      }
+      total += 0.5 * sq;
+    }
+  }
+  return total;
+}
+
 export interface Batcher { net: Network; x: FloatArray; y: FloatArray; score: FloatArray }
 
 function makeBatcher(net: Network): Batcher {
@@ -116,18 +200,24 @@ function makeBatcher(net: Network): Batcher {
   };
 }
 
+interface BatchResult { correct: number; lossSum: number }
+
 /**
- * Presents one batch for a whole presentation; returns how many were classified right.
+ * Presents one batch for a whole presentation and counts how many were classified right.
+ * The loss is summed over the batch and averaged over the read-out window's steps.
  * With learn = false no target is given (pure inference).
  */
 function presentBatch(bt: Batcher, split: ClassificationSplit, indices: ArrayLike<number>, start: number,
-  presentation: Presentation, learn: boolean): number {
+  presentation: Presentation, learn: boolean, out: BatchResult): void {
   const { net, x, y, score } = bt;
   const batch = net.batch;
   const nOut = net.outputSize;
+  const loss = net.loss;
+  // a sequence is a sample of its own: it must not see the previous sequence's echo
   if (presentation.mode === 'sequence') net.resetState();
   if (learn) fillOneHot(y, split.labels, indices, start, batch, nOut);
   score.fill(0);
+  let lossSum = 0;
   for (let t = 0; t < presentation.stepsPerSample; t++) {
     if (presentation.mode === 'sequence' || t === 0) fillInput(x, split, indices, start, batch, presentation, t, net.inputSize);
     const inWindow = t >= presentation.settleSteps;
@@ -135,80 +225,117 @@ function presentBatch(bt: Batcher, split: ClassificationSplit, indices: ArrayLik
     if (inWindow && presentation.readout === 'sum') {
       const r = net.top.r;
       for (let k = 0; k < score.length; k++) score[k] += r[k];
+      lossSum += batchLoss(loss, r, split.labels, indices, start, batch, nOut);
     }
   }
-  if (presentation.readout === 'last') score.set(net.top.r);
+  if (presentation.readout === 'last') {
+    score.set(net.top.r);
+    lossSum = batchLoss(loss, net.top.r, split.labels, indices, start, batch, nOut);
+  } else {
+    lossSum /= Math.max(1, presentation.stepsPerSample - presentation.settleSteps);
+  }
   let correct = 0;
   for (let b = 0; b < batch; b++) if (argmaxRow(score, b, nOut) === split.labels[indices[start + b]]) correct++;
-  return correct;
+  out.correct = correct;
+  out.lossSum = lossSum;
 }
 
-/** Accuracy of given parameters on a split (fresh state, no learning). */
+/** Accuracy and mean loss of given parameters on a split (fresh state, no learning). */
 export function evaluateClassifier(spec: NetworkSpec, presentation: Presentation, split: ClassificationSplit,
-  evalBatchSize: number, kernels?: WeightKernels): { accuracy: number; correct: number } {
-  if (split.count === 0) return { accuracy: NaN, correct: 0 };
+  evalBatchSize: number, kernels?: WeightKernels): { accuracy: number; loss: number; correct: number } {
+  if (split.count === 0) return { accuracy: NaN, loss: NaN, correct: 0 };
+  checkPresentation(presentation, split, 'evaluated');
   const order = Uint32Array.from({ length: split.count }, (_, i) => i);
+  const result: BatchResult = { correct: 0, lossSum: 0 };
   let correct = 0;
+  let lossSum = 0;
   let done = 0;
   let bt: Batcher | null = null;
   while (done < split.count) {
     const batch = Math.min(evalBatchSize, split.count - done);
     if (bt === null || bt.net.batch !== batch) bt = makeBatcher(new Network(spec, { batch, kernels }));
     bt.net.resetState();
-    correct += presentBatch(bt, split, order, done, presentation, false);
+    presentBatch(bt, split, order, done, presentation, false, result);
+    correct += result.correct;
+    lossSum += result.lossSum;
     done += batch;
   }
-  return { accuracy: correct / split.count, correct };
+  return { accuracy: correct / split.count, loss: lossSum / split.count, correct };
 }
 
 export interface TrainHooks {
   kernels?: WeightKernels;
-  /** called after every batch with (batches done, batches total) */
+  /** called after every batch with (batches done, batches total), counted over all epochs */
   onBatch?: (done: number, total: number) => void;
-  onEpoch?: (record: EpochRecord, parameters: LayerParameters[], plateau: PlateauState) => void;
-  /** start from these parameters instead of a fresh initialisation */
-  initialLayers?: LayerParameters[];
-  initialPlateau?: PlateauState;
-  firstEpoch?: number;
+  /**
+   * Called after every epoch, once the schedule has stepped; `state()` captures what a
+   * checkpoint needs. Throwing here stops the run (the tests use this to simulate a crash).
+   */
+  onEpoch?: (record: EpochRecord, state: () => TrainingState) => void;
+  /** continue from a checkpoint instead of a fresh initialisation */
+  resume?: TrainingState;
+  /** the test split, for the learning curves (see ClassifierConfig.testEvery) */
+  test?: ClassificationSplit;
 }
 
 export interface TrainOutcome {
   layers: LayerParameters[];
   history: EpochRecord[];
+  /** wall time spent training over all sessions of this run (resumed ones included) */
+  trainingSeconds: number;
 }
 
 export function trainClassifier(config: ClassifierConfig, train: ClassificationSplit, validation: ClassificationSplit,
   hooks: TrainHooks = {}): TrainOutcome {
-  const inputSize = config.presentation.mode === 'static' ? train.inputSize : 1;
-  const spec = buildSpec(config, inputSize, hooks.initialLayers);
+  checkPresentation(config.presentation, train, 'training');
+  const resume = hooks.resume;
+  const inputSize = networkInputSize(config.presentation, train.inputSize);
+  const spec = buildSpec(config, inputSize, resume?.layers);
   const net = new Network(spec, { batch: config.batchSize, kernels: hooks.kernels, learning: learningSetup(config) });
+  if (resume) restoreTrainingState(net, resume);
   const bt = makeBatcher(net);
   const batchesPerEpoch = Math.floor(train.count / config.batchSize);
   if (batchesPerEpoch === 0) throw new RangeError(`batch size ${config.batchSize} is larger than the training set (${train.count})`);
-  const history: EpochRecord[] = [];
+  const history: EpochRecord[] = resume ? resume.history.slice() : [];
   const total = batchesPerEpoch * config.epochs;
-  let plateau: PlateauState = hooks.initialPlateau ?? { lr: config.learning.lr, best: -Infinity, epochsSinceBest: 0 };
-  for (let epoch = hooks.firstEpoch ?? 0; epoch < config.epochs; epoch++) {
+  let plateau: PlateauState = resume?.plateau ?? initialPlateau(config.learning.lr);
+  let trainingSeconds = resume?.trainingSeconds ?? 0;
+  const result: BatchResult = { correct: 0, lossSum: 0 };
+  const testEvery = config.testEvery ?? 0;
+  for (let epoch = resume?.epochsDone ?? 0; epoch < config.epochs; epoch++) {
     net.learning = { ...net.learning!, lr: plateau.lr };
     const started = performance.now();
     const order = Rng.derive(config.seed, 1000 + epoch).permutation(train.count);
     let correct = 0;
+    let lossSum = 0;
     for (let k = 0; k < batchesPerEpoch; k++) {
-      correct += presentBatch(bt, train, order, k * config.batchSize, config.presentation, true);
+      presentBatch(bt, train, order, k * config.batchSize, config.presentation, true, result);
+      correct += result.correct;
+      lossSum += result.lossSum;
       hooks.onBatch?.(epoch * batchesPerEpoch + k + 1, total);
     }
-    const params = net.parameters();
-    const evalSpec = { ...spec, layers: params };
+    const evalSpec = { ...spec, layers: net.parameters() };
+    const val = evaluateClassifier(evalSpec, config.presentation, validation, config.evalBatchSize, hooks.kernels);
+    const withTest = hooks.test !== undefined && testEvery > 0 && ((epoch + 1) % testEvery === 0 || epoch + 1 === config.epochs);
+    const testAccuracy = withTest ? evaluateClassifier(evalSpec, config.presentation, hooks.test!, config.evalBatchSize, hooks.kernels).accuracy : NaN;
+    const seconds = (performance.now() - started) / 1000;
+    trainingSeconds += seconds;
+    const seen = batchesPerEpoch * config.batchSize;
     const record: EpochRecord = {
       epoch: epoch + 1,
-      trainAccuracy: correct / (batchesPerEpoch * config.batchSize),
-      validationAccuracy: evaluateClassifier(evalSpec, config.presentation, validation, config.evalBatchSize, hooks.kernels).accuracy,
+      trainAccuracy: correct / seen,
+      trainLoss: lossSum / seen,
+      validationAccuracy: val.accuracy,
+      validationLoss: val.loss,
+      testAccuracy,
       lr: plateau.lr,
-      seconds: (performance.now() - started) / 1000,
+      seconds,
     };
     history.push(record);
-    if (config.plateau !== null) plateau = stepPlateau(config.plateau, plateau, record.validationAccuracy);
-    hooks.onEpoch?.(record, params, plateau);
+    if (config.plateau !== null) plateau = stepPlateau(config.plateau, plateau, monitoredValue(config.plateau, record));
+    const done = epoch + 1;
+    const snapshotPlateau = plateau;
+    hooks.onEpoch?.(record, () => captureTrainingState(net, { epochsDone: done, plateau: snapshotPlateau, history, trainingSeconds }));
   }
-  return { layers: net.parameters(), history };
+  return { layers: net.parameters(), history, trainingSeconds };
 }

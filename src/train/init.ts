@@ -15,23 +15,36 @@ export interface InitOptions {
   /** weights and biases are drawn from N(0, std) */
   weightStd: number;
   biasStd: number;
-  /** scale std by 1/sqrt(fan-in) instead of using it as is */
+  /** scale the weights' std by 1/sqrt(fan-in) instead of using it as is */
   scaleByFanIn?: boolean;
+  /** scale the biases' std by 1/sqrt(fan-in) too (torch.nn.Linear's default does) */
+  scaleBiasByFanIn?: boolean;
+  /**
+   * 'normal' (default) or 'uniform'. Uniform draws from U(-a, a) with a = sqrt(3) * std,
+   * so the std means the same for both; torch.nn.Linear's default init is uniform with
+   * std 1/sqrt(3 fan-in), i.e. a = 1/sqrt(fan-in), for weights and biases.
+   */
+  distribution?: 'normal' | 'uniform';
 }
 
 /** Fresh parameters, seeded: the same (architecture, options, seed) gives the same bits. */
 export function initLayers(inputSize: number, layers: LayerArchitecture[], init: InitOptions, seed: number): LayerParameters[] {
   const rng = new Rng(seed);
+  const uniform = init.distribution === 'uniform';
+  // both laws consume the stream in the same order: all weights of a layer, then its biases
+  const draw = uniform ? (std: number) => std * Math.sqrt(3) * (2 * rng.uniform() - 1) : (std: number) => rng.gaussian(0, std);
   let nIn = inputSize;
   return layers.map((arch) => {
     const nOut = arch.size;
-    const std = init.scaleByFanIn ? init.weightStd / Math.sqrt(nIn) : init.weightStd;
+    const fanIn = Math.sqrt(nIn);
+    const std = init.scaleByFanIn ? init.weightStd / fanIn : init.weightStd;
     const weights = new Float64Array(nOut * nIn);
-    for (let i = 0; i < weights.length; i++) weights[i] = rng.gaussian(0, std);
+    for (let i = 0; i < weights.length; i++) weights[i] = draw(std);
     let bias: Float64Array | null = null;
     if (arch.bias !== false) {
+      const biasStd = init.scaleBiasByFanIn ? init.biasStd / fanIn : init.biasStd;
       bias = new Float64Array(nOut);
-      for (let j = 0; j < nOut; j++) bias[j] = rng.gaussian(0, init.biasStd);
+      for (let j = 0; j < nOut; j++) bias[j] = draw(biasStd);
     }
     const layer: LayerParameters = {
       phi: arch.phi,
