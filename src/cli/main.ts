@@ -8,6 +8,8 @@ import { Command } from 'commander';
 import { GlekitError } from '../util/errors.js';
 import { registerTraceCommand } from './trace.js';
 import { registerTrainCommands } from './train.js';
+import { registerHwCommands } from './hw.js';
+import { registerRobustnessCommand } from './robustness.js';
 import { VERSION } from '../version.js';
 
 const program = new Command();
@@ -19,6 +21,8 @@ program
 
 registerTraceCommand(program);
 registerTrainCommands(program);
+registerHwCommands(program);
+registerRobustnessCommand(program);
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   if (err instanceof GlekitError) {

@@ -1,4 +1,4 @@
-export { Network, LayerState, type NetworkOptions } from './network.js';
+export { Network, LayerState, type NetworkOptions, type LayerHooks } from './network.js';
 export { ACTIVATIONS, parseActivation, phiScalar, phiPrimeScalar, type ActivationName } from './activations.js';
 export { typescriptKernels, type FloatArray, type WeightKernels } from './kernels.js';
 export * from './types.js';

@@ -12,6 +12,36 @@ import type { Dtype, LayerParameters, LearningSetup, LossName, NetworkSpec, Step
 
 type FloatArrayCtor = Float32ArrayConstructor | Float64ArrayConstructor;
 
+/**
+ * Optional per-layer extension points, for targets that run this engine with something
+ * injected (the substrate target's quantisation, noise, delays and realised
+ * nonlinearities). The engine never needs them: a layer without hooks (the default)
+ * computes exactly what it would without this interface. Each hook runs inside the
+ * step, on this layer's arrays only, and must not allocate.
+ */
+export interface LayerHooks {
+  /** the batch size changed: per-batch buffers must be re-allocated (state starts at 0) */
+  resize?(batch: number): void;
+  /** the network's state was reset to 0 */
+  reset?(): void;
+  /**
+   * The input this layer sees in this step instead of `bottom` (for example a delay
+   * line). Called once per step, before anything reads the input; the returned array
+   * must keep its contents until the step ends.
+   */
+  input?(bottom: FloatArray): FloatArray;
+  /** replaces s = W x + b (for example per-synapse delays); disables the fused SGD pass for this layer */
+  drive?(weights: FloatArray, bias: FloatArray | null, bottom: FloatArray, s: FloatArray, batch: number): void;
+  /** replaces gW = -(1/batch) sum_b pv x^T, to pair with a replaced drive */
+  weightGrad?(pv: FloatArray, bottom: FloatArray, gW: FloatArray, batch: number): void;
+  /** after uNext and prospU are computed, before the rate: may change both (noise, resolution) */
+  membrane?(layer: LayerState, n: number): void;
+  /** replaces phi: r[i] = phi(pu[i]), rp[i] = phi'(pu[i]) for i < n */
+  activation?(pu: FloatArray, r: FloatArray, rp: FloatArray, n: number): void;
+  /** after rNext and rpNext are computed: may change them (noise, readout resolution) */
+  rate?(layer: LayerState, n: number): void;
+}
+
 function arrayCtor(dtype: Dtype): FloatArrayCtor {
   return dtype === 'float32' ? Float32Array : Float64Array;
 }
@@ -39,6 +69,8 @@ export class LayerState {
   optWeights: FloatArray[] = [];
   optBias: FloatArray[] = [];
   optTauM: FloatArray[] = [];
+  /** extension points; null (the default) runs the plain scheme */
+  hooks: LayerHooks | null = null;
 
   constructor(params: LayerParameters, ctor: FloatArrayCtor) {
     this.phi = params.phi;
@@ -59,11 +91,13 @@ export class LayerState {
     this.u = new ctor(n); this.v = new ctor(n); this.r = new ctor(n); this.rp = new ctor(n); this.eb = new ctor(m);
     this.uNext = new ctor(n); this.vNext = new ctor(n); this.rNext = new ctor(n); this.rpNext = new ctor(n); this.ebNext = new ctor(m);
     this.drive = new ctor(n); this.prospU = new ctor(n); this.prospV = new ctor(n); this.uDot = new ctor(n); this.error = new ctor(n);
+    this.hooks?.resize?.(batch);
   }
 
   resetState(): void {
     for (const a of [this.u, this.v, this.r, this.rp, this.eb, this.uNext, this.vNext, this.rNext, this.rpNext, this.ebNext,
       this.drive, this.prospU, this.prospV, this.uDot, this.error]) a.fill(0);
+    this.hooks?.reset?.();
   }
 
   swap(): void {
@@ -167,9 +201,11 @@ export class Network {
 
     for (let l = 0; l < nLayers; l++) {
       const layer = layers[l];
+      const hooks = layer.hooks;
       const nOut = layer.nOut;
       const n = batch * nOut;
-      const bottom = l === 0 ? x : layers[l - 1].r;
+      const below = l === 0 ? x : layers[l - 1].r;
+      const bottom = hooks !== null && hooks.input !== undefined ? hooks.input(below) : below;
       const incoming = l === nLayers - 1 ? this.topError : layers[l + 1].eb;
 
       // error arriving at this layer, scaled by phi' of the previous step
@@ -195,11 +231,14 @@ export class Network {
 
       // drive with this step's (pre-update) weights; errors sent down with the same weights
       const ebOut = l > 0 ? layer.ebNext : null;
-      if (fused) {
+      const ownDrive = hooks !== null && hooks.drive !== undefined;
+      const fusedHere = fused && !ownDrive;
+      if (fusedHere) {
         const lr = learning.lr * (learning.lrFactors[l] ?? 1);
         this.kernels.fusedSgd(layer.weights, layer.bias, bottom, pv, layer.drive, ebOut, batch, nOut, layer.nIn, lr / batch);
       } else {
-        this.kernels.drive(layer.weights, layer.bias, bottom, layer.drive, batch, nOut, layer.nIn);
+        if (ownDrive) hooks.drive!(layer.weights, layer.bias, bottom, layer.drive, batch);
+        else this.kernels.drive(layer.weights, layer.bias, bottom, layer.drive, batch, nOut, layer.nIn);
         if (ebOut !== null) this.kernels.errorDown(layer.weights, pv, ebOut, batch, nOut, layer.nIn);
       }
 
@@ -215,15 +254,34 @@ export class Network {
         }
       }
 
-      applyActivation(layer.phi, pu, layer.rNext, layer.rpNext, n);
+      if (hooks === null) {
+        applyActivation(layer.phi, pu, layer.rNext, layer.rpNext, n);
+      } else {
+        hooks.membrane?.(layer, n);
+        if (hooks.activation !== undefined) hooks.activation(pu, layer.rNext, layer.rpNext, n);
+        else applyActivation(layer.phi, pu, layer.rNext, layer.rpNext, n);
+        hooks.rate?.(layer, n);
+      }
 
       if (mode !== 'none') {
-        this.computeLocalGradients(layer, bottom, !fused);
-        if (mode === 'learn') this.applyUpdates(layer, l, fused);
+        this.computeLocalGradients(layer, bottom, !fusedHere);
+        if (mode === 'learn') this.applyUpdates(layer, l, fusedHere);
       }
     }
 
     for (let l = 0; l < nLayers; l++) layers[l].swap();
+  }
+
+  /**
+   * Applies the optimizer to the gradients that the grad* arrays hold now, as a 'learn'
+   * step would have after its 'gradients' pass (one more optimizer update). For
+   * training in the loop: another network (a chip) computes the gradients, they are
+   * copied here, and this network keeps the parameters and the optimizer's memory.
+   */
+  applyGradients(): void {
+    if (this.learning === null) throw new Error('Network.applyGradients needs a learning setup');
+    this.updateCount++;
+    for (let l = 0; l < this.layers.length; l++) this.applyUpdates(this.layers[l], l, false);
   }
 
   /** beta * (y - r_top) for MSE, beta * (y - softmax(r_top)) for CE, from the previous step's r. */
@@ -251,7 +309,11 @@ export class Network {
     const batch = this.batchSize;
     const nOut = layer.nOut;
     const pv = layer.prospV;
-    if (withWeights) this.kernels.weightGrad(pv, bottom, layer.gradWeights, batch, nOut, layer.nIn);
+    if (withWeights) {
+      const hooks = layer.hooks;
+      if (hooks !== null && hooks.weightGrad !== undefined) hooks.weightGrad(pv, bottom, layer.gradWeights, batch);
+      else this.kernels.weightGrad(pv, bottom, layer.gradWeights, batch, nOut, layer.nIn);
+    }
     const gb = layer.gradBias;
     const gTau = layer.gradTauM;
     const uDot = layer.uDot;

@@ -199,8 +199,12 @@ export interface CapacityViolation {
  * memory), so every reported violation is certain.
  */
 export function checkCapacity(profile: HwProfile, architecture: Architecture): CapacityViolation[] {
+  return checkCapacitySettings(resolveSettings(profile), profile.name, architecture);
+}
+
+/** checkCapacity for settings already resolved, e.g. a realised chip: checkCapacitySettings(chip, chip.profileName, arch). */
+export function checkCapacitySettings(s: ResolvedSettings, profileName: string, architecture: Architecture): CapacityViolation[] {
   validateArchitecture(architecture);
-  const s = resolveSettings(profile);
   const lim = s.limits;
   const sizes = architecture.layerSizes;
   const out: CapacityViolation[] = [];
@@ -209,7 +213,7 @@ export function checkCapacity(profile: HwProfile, architecture: Architecture): C
     if (max === null || count <= max) return;
     const where = layer === 'network' ? 'network' : layer === 'input' ? 'input' : `layer ${layer}`;
     const how = detail === '' ? '' : ` (${detail})`;
-    out.push({ limit, layer, count, max, message: `${where}: ${what} ${count}${how} exceeds ${limit} ${max} of ${profile.name}` });
+    out.push({ limit, layer, count, max, message: `${where}: ${what} ${count}${how} exceeds ${limit} ${max} of ${profileName}` });
   };
   const perWeight = s.weights.format === 'integer' ? s.weights.synapsesPerWeight : 1;
   const rows = perWeight > 1 ? `${perWeight} synapses per signed weight` : '';

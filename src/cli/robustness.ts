@@ -1,0 +1,65 @@
+/**
+ * `glekit robustness`: accuracy of a trained model over a grid of substrate settings and
+ * chips, resumable (see src/sweep/run.ts).
+ */
+import type { Command } from 'commander';
+import { runSweep, formatTable } from '../sweep/index.js';
+import { GlekitError } from '../util/errors.js';
+
+function integer(name: string, min: number) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (!Number.isInteger(n) || n < min) throw new GlekitError(`option --${name}: must be an integer >= ${min} (got ${JSON.stringify(value)})`);
+    return n;
+  };
+}
+
+function positive(name: string) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (!Number.isFinite(n) || !(n > 0)) throw new GlekitError(`option --${name}: must be a positive number (got ${JSON.stringify(value)})`);
+    return n;
+  };
+}
+
+export function registerRobustnessCommand(program: Command): void {
+  program
+    .command('robustness')
+    .description('Sweep substrate imperfections over chips: accuracy of a model per point, mean and std over chip seeds')
+    .requiredOption('--model <file>', 'trained model file')
+    .requiredOption('--hw <profile>', 'hardware profile (glekit hw list) or a profile file')
+    .option('--vary <NAME=LIST|FROM:TO:STEP>', 'parameter to sweep, repeatable; join names with + to move them together (tauMCV+tauRCV=0,0.1)',
+      (v: string, prev: string[]) => [...prev, v], [] as string[])
+    .requiredOption('--seeds <n>', 'chips per point (seeds 1..n)', integer('seeds', 1))
+    .option('--train-on-chip <epochs>', 'train in the loop on each chip for this many epochs before measuring', integer('train-on-chip', 0), 0)
+    .option('--learn-tau', 'learn tau_m while training on the chip (needs --train-on-chip)')
+    .option('--chip-lr <lr>', 'learning rate of training in the loop (default 1e-3)', positive('chip-lr'))
+    .option('--split <split>', 'test | validation', 'test')
+    .option('--workers <n>', 'worker threads (default: all cores)', integer('workers', 1))
+    .requiredOption('--out <dir>', 'directory for the manifest, records, summary and plots (re-run to resume)')
+    .option('--no-plots', 'skip the SVG/PNG plots')
+    .option('--json', 'print { points: [ { params, accuracyMean, accuracyStd, n } ] } as the last line of stdout')
+    .option('--quiet', 'no progress output')
+    .action(async (opts: { model: string; hw: string; vary: string[]; seeds: number; trainOnChip: number; learnTau?: boolean; chipLr?: number;
+      split: string; workers?: number; out: string; plots: boolean; json?: boolean; quiet?: boolean }) => {
+      if (opts.split !== 'test' && opts.split !== 'validation') throw new GlekitError(`option --split: must be test or validation (got ${JSON.stringify(opts.split)})`);
+      const result = await runSweep({
+        model: opts.model, hw: opts.hw, vary: opts.vary, seeds: opts.seeds, trainOnChip: opts.trainOnChip, learnTau: opts.learnTau,
+        chipLr: opts.chipLr, split: opts.split, out: opts.out, workers: opts.workers, plots: opts.plots, quiet: opts.quiet,
+        command: ['glekit', ...process.argv.slice(2)].join(' '),
+      });
+      const table = formatTable(result.axes, result.points, opts.trainOnChip > 0);
+      const tail = `${result.jobs} jobs (${result.resumed} done before, ${result.ran} now) on ${result.workers} worker(s) in ${result.wallSeconds.toFixed(1)} s; ` +
+        `peak RSS ${result.peakRssMB.toFixed(0)} MB; files in ${opts.out}`;
+      if (opts.json) {
+        if (!opts.quiet) process.stderr.write(`${table}\n${tail}\n`);
+        process.stdout.write(JSON.stringify({
+          points: result.points.map((p) => ({ params: p.params, accuracyMean: p.accuracyMean, accuracyStd: p.accuracyStd, n: p.n })),
+          jobs: result.jobs, resumed: result.resumed, ran: result.ran, workers: result.workers,
+          wallSeconds: result.wallSeconds, peakRssMB: result.peakRssMB,
+        }) + '\n');
+      } else {
+        process.stdout.write(`${table}\n${tail}\n`);
+      }
+    });
+}

@@ -1,0 +1,24 @@
+/**
+ * The substrate target: the float engine running on a realised chip (see target.ts for
+ * what is injected where, and README "Robustness studies" for the choices made where a
+ * profile is silent).
+ */
+export { Substrate, CapacityError, type SubstrateOptions, type RealisedLayer } from './target.js';
+export { evaluateOnChip, trainOnChip, type ChipTrainingConfig, type ChipTrainingHooks, type ChipEvaluation, type ChipEpochRecord, type ChipPlateau } from './classify.js';
+export {
+  FIXED_STATE_RANGE, weightCodeLimits, weightScale, weightCode, quantiseMatrix, stateGrid, readoutGrid, quantiseValue,
+  type GridQuantiser, type IntegerWeightFormat,
+} from './quantise.js';
+export { realisedActivation, rateRange, UNBOUNDED_RATE_RANGE, type Activation } from './nonlinearity.js';
+export { buildHooks, type LayerImperfections } from './hooks.js';
+
+import type { WeightKernels } from '../engine/kernels.js';
+import type { NetworkSpec } from '../engine/types.js';
+import { realiseChip, type HwProfile } from '../hw/index.js';
+import { Substrate, type SubstrateOptions } from './target.js';
+
+/** Realises chip `seed` of the profile for the network's architecture and puts the network on it. */
+export function substrateFor(spec: NetworkSpec, profile: HwProfile, seed: number, options: SubstrateOptions & { kernels?: WeightKernels } = {}): Substrate {
+  const arch = { inputSize: spec.layers[0].inputSize, layerSizes: spec.layers.map((l) => l.outputSize) };
+  return new Substrate(spec, realiseChip(profile, arch, seed), options);
+}

@@ -1,0 +1,98 @@
+/**
+ * From records to what a user reads: per point the mean, standard deviation (n - 1)
+ * and count of the accuracy over chips, as a table and as plots of accuracy against
+ * each varied parameter with one-std error bars.
+ */
+import { join } from 'node:path';
+import type { Overrides } from '../hw/index.js';
+import { writeFileAtomic } from '../util/files.js';
+import type { JobRecord } from './job.js';
+import { axisLabel, pointKey, type VaryAxis } from './plan.js';
+
+export interface PointSummary {
+  params: Overrides;
+  accuracyMean: number;
+  accuracyStd: number;
+  n: number;
+  /** before training in the loop (equal to accuracy when there was none) */
+  accuracyBeforeTrainingMean: number;
+  accuracyBeforeTrainingStd: number;
+}
+
+function meanStd(xs: number[]): { mean: number; std: number } {
+  const n = xs.length;
+  if (n === 0) return { mean: NaN, std: NaN };
+  const mean = xs.reduce((a, b) => a + b, 0) / n;
+  if (n < 2) return { mean, std: 0 };
+  return { mean, std: Math.sqrt(xs.reduce((a, x) => a + (x - mean) ** 2, 0) / (n - 1)) };
+}
+
+/** One summary per grid point, in grid order; points without records have n = 0. */
+export function summarise(points: readonly Overrides[], records: Iterable<Pick<JobRecord, 'params' | 'metrics'>>): PointSummary[] {
+  const byKey = new Map<string, { after: number[]; before: number[] }>();
+  for (const p of points) byKey.set(pointKey(p), { after: [], before: [] });
+  for (const r of records) {
+    const entry = byKey.get(pointKey(r.params));
+    if (entry === undefined) continue;
+    entry.after.push(r.metrics.accuracy);
+    entry.before.push(r.metrics.accuracyBeforeTraining);
+  }
+  return points.map((params) => {
+    const e = byKey.get(pointKey(params))!;
+    const a = meanStd(e.after);
+    const b = meanStd(e.before);
+    return { params, accuracyMean: a.mean, accuracyStd: a.std, n: e.after.length, accuracyBeforeTrainingMean: b.mean, accuracyBeforeTrainingStd: b.std };
+  });
+}
+
+const pct = (x: number): string => (Number.isFinite(x) ? (100 * x).toFixed(2) : '-');
+
+/** A markdown table: one column per axis, then accuracy mean and std in %, and n. */
+export function formatTable(axes: readonly VaryAxis[], summary: readonly PointSummary[], trained: boolean): string {
+  const head = [...axes.map(axisLabel), 'accuracy %', 'std %', 'n'];
+  if (trained) head.splice(axes.length, 0, 'before training %', 'std %');
+  const rows = summary.map((s) => {
+    const cells = axes.map((a) => String(s.params[a.names[0]]));
+    if (trained) cells.push(pct(s.accuracyBeforeTrainingMean), pct(s.accuracyBeforeTrainingStd));
+    cells.push(pct(s.accuracyMean), pct(s.accuracyStd), String(s.n));
+    return cells;
+  });
+  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
+  const line = (cells: string[]): string => `| ${cells.map((c, i) => c.padEnd(widths[i])).join(' | ')} |`;
+  return [line(head), `|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`, ...rows.map(line)].join('\n');
+}
+
+/**
+ * Plots of mean accuracy (%) against each axis, one line per combination of the other
+ * axes' values, error bars one std over chips. Returns the files written.
+ */
+export async function writeSweepPlots(dir: string, axes: readonly VaryAxis[], summary: readonly PointSummary[], title: string): Promise<string[]> {
+  const { writePlot } = await import('../plot/index.js');
+  const files: string[] = [];
+  for (const axis of axes) {
+    const others = axes.filter((a) => a !== axis);
+    const points = summary.filter((s) => s.n > 0).map((s) => {
+      const series = others.map((o) => `${axisLabel(o)}=${s.params[o.names[0]]}`).join(', ');
+      return { x: s.params[axis.names[0]] as number, y: 100 * s.accuracyMean, yError: 100 * s.accuracyStd, ...(series === '' ? {} : { series }) };
+    });
+    if (points.length === 0) continue;
+    const label = axisLabel(axis);
+    const paths = await writePlot(join(dir, `accuracy-vs-${label}`), {
+      title: `${title}: accuracy vs ${label}`,
+      xLabel: label,
+      yLabel: 'accuracy % (mean +- std over chips)',
+      points,
+    });
+    files.push(paths.svg, paths.png);
+  }
+  return files;
+}
+
+export function writeSummaryFiles(dir: string, axes: readonly VaryAxis[], summary: readonly PointSummary[], trained: boolean, header: string): string[] {
+  const json = join(dir, 'summary.json');
+  const md = join(dir, 'summary.md');
+  writeFileAtomic(json, JSON.stringify({ points: summary.map((s) => ({ params: s.params, accuracyMean: s.accuracyMean, accuracyStd: s.accuracyStd, n: s.n,
+    accuracyBeforeTrainingMean: s.accuracyBeforeTrainingMean, accuracyBeforeTrainingStd: s.accuracyBeforeTrainingStd })) }, null, 1) + '\n');
+  writeFileAtomic(md, `${header}\n\n${formatTable(axes, summary, trained)}\n`);
+  return [json, md];
+}
