@@ -19,7 +19,9 @@ export interface PointSummary {
   accuracyBeforeTrainingStd: number;
 }
 
-function meanStd(xs: number[]): { mean: number; std: number } {
+/** Sorted first: jobs finish in any order, and the summary must not depend on it to the last bit. */
+function meanStd(values: number[]): { mean: number; std: number } {
+  const xs = [...values].sort((a, b) => a - b);
   const n = xs.length;
   if (n === 0) return { mean: NaN, std: NaN };
   const mean = xs.reduce((a, b) => a + b, 0) / n;
