@@ -172,6 +172,8 @@ describe('glekit robustness (worker threads, real process)', () => {
       [['--vary', 'weightBits=4', '--seeds', '0', '--out', join(dir, 'x3')], /--seeds: must be an integer >= 1/],
       [['--vary', 'weightBits=4', '--seeds', '1', '--learn-tau', '--out', join(dir, 'x4')], /--learn-tau .* needs --train-on-chip/],
       [['--vary', 'noiseStd=-1', '--seeds', '1', '--out', join(dir, 'x5')], /noiseStd.*must be at least 0/],
+      [['--vary', 'weightBits=4', '--seeds', '1', '--reset-state', '--out', join(dir, 'x7')], /--reset-state .* needs --train-on-chip/],
+      [['--vary', 'weightBits=4', '--seeds', '1', '--split', 'train', '--out', join(dir, 'x8')], /--split: must be test or validation/],
     ];
     for (const [extra, message] of cases) {
       const res = glekit('robustness', '--model', modelPath, '--hw', 'ideal', ...extra);

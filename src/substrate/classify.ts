@@ -54,6 +54,14 @@ export interface ChipTrainingConfig {
   presentation: Presentation;
   evalBatchSize: number;
   plateau: ChipPlateau | null;
+  /**
+   * Reset the chip's state before each training batch, as evaluation does. The float
+   * trainer carries the state from one batch to the next, which is harmless where
+   * tau_r = tau_m (the prospective rate does not depend on the membrane's past) but lets
+   * the previous sample leak into the rates of a mismatched chip. Default false: the
+   * float trainer's schedule.
+   */
+  resetEachBatch?: boolean;
 }
 
 interface Batch { x: FloatArray; y: FloatArray; score: Float64Array }
@@ -87,11 +95,11 @@ function argmaxRow(a: ArrayLike<number>, row: number, n: number): number {
  * read-out scores of each sample (batch x nOut at row offset `start`).
  */
 function presentBatch(net: Network, bt: Batch, split: ClassificationSplit, indices: ArrayLike<number>, start: number,
-  presentation: Presentation, learn: ((x: FloatArray, y: FloatArray) => void) | null, outputs: Float64Array | null): number {
+  presentation: Presentation, learn: ((x: FloatArray, y: FloatArray) => void) | null, outputs: Float64Array | null, reset = false): number {
   const { x, y, score } = bt;
   const batch = net.batch;
   const nOut = net.outputSize;
-  if (presentation.mode === 'sequence') net.resetState();
+  if (presentation.mode === 'sequence' || reset) net.resetState();
   if (learn !== null) {
     y.fill(0);
     for (let b = 0; b < batch; b++) y[b * nOut + split.labels[indices[start + b]]] = 1;
@@ -192,7 +200,7 @@ export function trainOnChip(sub: Substrate, config: ChipTrainingConfig, train: C
     const order = Rng.derive(config.seed, 1000 + epoch).permutation(train.count);
     let correct = 0;
     for (let k = 0; k < batchesPerEpoch; k++) {
-      correct += presentBatch(chip, bt, train, order, k * config.batchSize, config.presentation, learnStep, null);
+      correct += presentBatch(chip, bt, train, order, k * config.batchSize, config.presentation, learnStep, null, config.resetEachBatch === true);
       hooks.onBatch?.(epoch * batchesPerEpoch + k + 1, total);
     }
     if (sub.transparent) sub.setParameters(chip.layers);

@@ -62,6 +62,7 @@ export interface JobRecord {
   trainOnChip: number;
   learnTau: boolean;
   chipLr: number | null;
+  resetState: boolean;
   metrics: JobMetrics;
   timing: { seconds: number; finishedAt: string };
 }
@@ -121,6 +122,7 @@ export function chipTrainingConfig(ctx: JobContext, seed: number): ChipTrainingC
     presentation: ctx.model.presentation,
     evalBatchSize: num(t.evalBatchSize, 1000),
     plateau: null,
+    resetEachBatch: s.resetState,
   };
 }
 
@@ -156,6 +158,7 @@ export function runJob(ctx: JobContext, job: Job): JobRecord {
     trainOnChip: s.trainOnChip,
     learnTau: s.learnTau,
     chipLr: s.trainOnChip > 0 ? s.chipLr : null,
+    resetState: s.resetState,
     metrics: {
       accuracy,
       accuracyBeforeTraining: before,

@@ -108,6 +108,8 @@ export interface SweepSettings {
   learnTau: boolean;
   /** learning rate of training in the loop */
   chipLr: number;
+  /** training in the loop resets the chip's state before each batch (ChipTrainingConfig.resetEachBatch) */
+  resetState: boolean;
   kernels: string;
 }
 

@@ -41,6 +41,8 @@ export interface SweepOptions {
   trainOnChip?: number;
   learnTau?: boolean;
   chipLr?: number;
+  /** training in the loop resets the chip's state before each batch */
+  resetState?: boolean;
   split?: 'test' | 'validation';
   out: string;
   /** worker threads; 0 runs the jobs on the calling thread; default: all cores */
@@ -254,6 +256,8 @@ export async function runSweep(opts: SweepOptions): Promise<SweepResult> {
   const trainOnChip = requireInt('--train-on-chip', opts.trainOnChip ?? 0, 0);
   const learnTau = opts.learnTau === true;
   if (learnTau && trainOnChip === 0) throw new GlekitError('--learn-tau learns tau_m while training on the chip: it needs --train-on-chip EPOCHS');
+  const resetState = opts.resetState === true;
+  if (resetState && trainOnChip === 0) throw new GlekitError('--reset-state changes training on the chip: it needs --train-on-chip EPOCHS');
   const chipLr = opts.chipLr ?? DEFAULT_CHIP_LR;
   if (!(chipLr > 0) || !Number.isFinite(chipLr)) throw new ValidationError('arguments', '--chip-lr', opts.chipLr, 'must be a positive number');
   const workerCount = opts.workers ?? availableParallelism();
@@ -282,13 +286,14 @@ export async function runSweep(opts: SweepOptions): Promise<SweepResult> {
     trainOnChip,
     learnTau,
     chipLr,
+    resetState,
     kernels: defaultKernels().name,
   };
   const jobs = planJobs(settings, points, seeds);
   const dir = resolve(opts.out);
   mkdirSync(dir, { recursive: true });
   const args: ManifestArgs = { settings, vary: axes.map((a) => ({ names: a.names, values: a.values })), seeds };
-  checkManifest(dir, args, jobs.length, resolve(opts.model), opts.command ?? '');
+  checkManifest(dir, args, jobs.length, opts.model, opts.command ?? '');
 
   const recordsFile = join(dir, RECORDS_FILE);
   const done = readRecords(recordsFile, new Set(jobs.map((j) => j.id)), log);
@@ -322,7 +327,7 @@ export async function runSweep(opts: SweepOptions): Promise<SweepResult> {
   }
 
   const summary = summarise(points, done.values());
-  const title = `${model.task} on ${profile.name}${trainOnChip > 0 ? `, ${trainOnChip} epochs in the loop${learnTau ? ' learning tau_m' : ''}` : ''}`;
+  const title = `${model.task} on ${profile.name}${trainOnChip > 0 ? `, ${trainOnChip} epochs in the loop${learnTau ? ' learning tau_m' : ''}${resetState ? ', state reset per batch' : ''}` : ''}`;
   const header = `# ${title}\n\nmodel ${model.contentHash}, ${seeds} chips per point (seeds 1..${seeds}), ${split} split, ${jobs.length} jobs`;
   const files = writeSummaryFiles(dir, axes, summary, trainOnChip > 0, header);
   if (opts.plots !== false) files.push(...await writeSweepPlots(dir, axes, summary, title));

@@ -30,20 +30,16 @@ function meanStd(values: number[]): { mean: number; std: number } {
 }
 
 /** One summary per grid point, in grid order; points without records have n = 0. */
-export function summarise(points: readonly Overrides[], records: Iterable<Pick<JobRecord, 'params' | 'metrics'>>): PointSummary[] {
-  const byKey = new Map<string, { after: number[]; before: number[] }>();
-  for (const p of points) byKey.set(pointKey(p), { after: [], before: [] });
-  for (const r of records) {
-    const entry = byKey.get(pointKey(r.params));
-    if (entry === undefined) continue;
-    entry.after.push(r.metrics.accuracy);
-    entry.before.push(r.metrics.accuracyBeforeTraining);
-  }
+export function summarise(points: readonly Overrides[], records: Iterable<Pick<JobRecord, 'params' | 'seed' | 'metrics'>>): PointSummary[] {
+  const byKey = new Map<string, Pick<JobRecord, 'seed' | 'metrics'>[]>();
+  for (const p of points) byKey.set(pointKey(p), []);
+  for (const r of records) byKey.get(pointKey(r.params))?.push(r);
   return points.map((params) => {
-    const e = byKey.get(pointKey(params))!;
-    const a = meanStd(e.after);
-    const b = meanStd(e.before);
-    return { params, accuracyMean: a.mean, accuracyStd: a.std, n: e.after.length, accuracyBeforeTrainingMean: b.mean, accuracyBeforeTrainingStd: b.std };
+    // in seed order, so that the sums (and their last bits) do not depend on the order jobs finished in
+    const e = byKey.get(pointKey(params))!.sort((x, y) => x.seed - y.seed);
+    const a = meanStd(e.map((r) => r.metrics.accuracy));
+    const b = meanStd(e.map((r) => r.metrics.accuracyBeforeTraining));
+    return { params, accuracyMean: a.mean, accuracyStd: a.std, n: e.length, accuracyBeforeTrainingMean: b.mean, accuracyBeforeTrainingStd: b.std };
   });
 }
 

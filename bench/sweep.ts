@@ -1,0 +1,92 @@
+/**
+ * `node dist/bench/sweep.js [--json] [--model FILE]`: the robustness sweep's parallel
+ * speed-up and memory.
+ *
+ * 1. Speed-up: the same 24-job sweep (tau mismatch x 6 chips, 2 epochs of training in
+ *    the loop each) with 1 and with 2 worker threads, in this process; best of 2 runs
+ *    each, alternating, wall time from the start of runSweep to its summary (worker
+ *    start-up included). Target >= 1.7x on 2 cores.
+ * 2. Memory: a 1000-job evaluation sweep (100 tau CVs x 10 chips) in a fresh process of
+ *    the CLI, which reports its peak resident set (all threads); a 50-job sweep beside it
+ *    shows whether memory grows with the number of jobs. Target: a few hundred MB.
+ *
+ * Without --model it uses an untrained network of the Yin-Yang preset's shape (4-120-3,
+ * LE): a job's cost does not depend on the weights' values.
+ */
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { availableParallelism, loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { layerToModel, makeModelFile, saveModel } from '../src/model/model-file.js';
+import { runSweep } from '../src/sweep/index.js';
+import { YINYANG_PRESET } from '../src/train/presets.js';
+import { initLayers } from '../src/train/init.js';
+
+const json = process.argv.includes('--json');
+const modelArg = process.argv.indexOf('--model');
+const log = (s: string): void => { process.stderr.write(s + '\n'); };
+const dir = mkdtempSync(join(tmpdir(), 'glekit-bench-sweep-'));
+const cli = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
+
+function benchModel(): string {
+  if (modelArg >= 0) return process.argv[modelArg + 1];
+  const p = YINYANG_PRESET;
+  const layers = initLayers(4, p.layers, p.init, 1);
+  const file = join(dir, 'model.json');
+  saveModel(file, makeModelFile({
+    tool: 'bench/sweep', task: 'yinyang',
+    network: { dt: p.dt, gamma: p.gamma, beta: p.beta, loss: p.loss, prospectiveErrors: p.prospectiveErrors, layers: layers.map(layerToModel) },
+    presentation: p.presentation,
+    training: { seed: 1, dataSeed: 0, batchSize: p.batchSize, evalBatchSize: p.evalBatchSize, learning: p.learning },
+    metrics: {},
+  }));
+  return file;
+}
+
+async function speedRun(model: string, workers: number, run: number): Promise<number> {
+  const r = await runSweep({
+    model, hw: 'ideal', vary: ['tauMCV+tauRCV=0:0.3:0.1'], seeds: 6, trainOnChip: 2, learnTau: true,
+    out: join(dir, `speed-${workers}-${run}`), workers, plots: false, quiet: true,
+  });
+  if (r.ran !== 24) throw new Error(`expected 24 jobs, ran ${r.ran}`);
+  return r.wallSeconds;
+}
+
+function memoryRun(model: string, vary: string, seeds: number, name: string): { jobs: number; wallSeconds: number; peakRssMB: number } {
+  const r = spawnSync(process.execPath, [cli, 'robustness', '--model', model, '--hw', 'ideal', '--vary', vary, '--seeds', String(seeds),
+    '--out', join(dir, name), '--no-plots', '--json', '--quiet'], { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`robustness failed: ${r.stderr}`);
+  const last = JSON.parse(r.stdout.trim().split('\n').pop()!) as { jobs: number; wallSeconds: number; peakRssMB: number };
+  return { jobs: last.jobs, wallSeconds: last.wallSeconds, peakRssMB: last.peakRssMB };
+}
+
+try {
+  const model = benchModel();
+  const loadBefore = loadavg();
+  const one: number[] = [];
+  const two: number[] = [];
+  for (let run = 0; run < 2; run++) {
+    one.push(await speedRun(model, 1, run));
+    log(`24 jobs on 1 worker: ${one[run].toFixed(2)} s`);
+    two.push(await speedRun(model, 2, run));
+    log(`24 jobs on 2 workers: ${two[run].toFixed(2)} s`);
+  }
+  const loadAfterSpeed = loadavg();
+  const t1 = Math.min(...one);
+  const t2 = Math.min(...two);
+  const small = memoryRun(model, 'tauMCV+tauRCV=0:0.49:0.01', 1, 'mem-50');
+  log(`50-job sweep: peak RSS ${small.peakRssMB.toFixed(0)} MB (${small.wallSeconds.toFixed(1)} s)`);
+  const big = memoryRun(model, 'tauMCV+tauRCV=0:0.99:0.01', 10, 'mem-1000');
+  log(`1000-job sweep: peak RSS ${big.peakRssMB.toFixed(0)} MB (${big.wallSeconds.toFixed(1)} s)`);
+  const result = {
+    cores: availableParallelism(),
+    speedup: { jobs: 24, secondsOneWorker: t1, secondsTwoWorkers: t2, speedup: Number((t1 / t2).toFixed(3)), runsOneWorker: one, runsTwoWorkers: two },
+    memory: { small, big },
+    loadAverage: { before: loadBefore.map((x) => Number(x.toFixed(2))), afterSpeedRuns: loadAfterSpeed.map((x) => Number(x.toFixed(2))), end: loadavg().map((x) => Number(x.toFixed(2))) },
+  };
+  if (!json) log(`speed-up with 2 workers: ${result.speedup.speedup}x (${t1.toFixed(2)} s -> ${t2.toFixed(2)} s); 1000-job peak RSS ${big.peakRssMB.toFixed(0)} MB; load ${loadBefore[0].toFixed(2)}`);
+  process.stdout.write(JSON.stringify(result) + '\n');
+} finally {
+  rmSync(dir, { recursive: true, force: true });
+}
