@@ -8,6 +8,7 @@ import { Command } from 'commander';
 import { GlekitError } from '../util/errors.js';
 import { registerTraceCommand } from './trace.js';
 import { registerTrainCommands } from './train.js';
+import { registerCompileCommands } from './compile.js';
 import { registerHwCommands } from './hw.js';
 import { registerRobustnessCommand } from './robustness.js';
 import { VERSION } from '../version.js';
@@ -21,6 +22,7 @@ program
 
 registerTraceCommand(program);
 registerTrainCommands(program);
+registerCompileCommands(program);
 registerHwCommands(program);
 registerRobustnessCommand(program);
 

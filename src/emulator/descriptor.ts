@@ -12,6 +12,7 @@
  * then the content and its bounds.
  */
 import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { Packr, Unpackr } from 'msgpackr';
 import { FixedFormat, OVERFLOW_MODES, ROUNDING_MODES } from '../fixed/index.js';
 import { GlekitError, ValidationError, describeValue } from '../util/errors.js';
@@ -558,4 +559,15 @@ export function validateDescriptor(d: Descriptor, source: string): void {
     xf = l.rateFormat;
     prevOut = l.nOut;
   });
+}
+
+/** Reads and validates a descriptor file; the bytes are returned too (the C engine takes them as they are). */
+export function loadDescriptorFile(path: string): { descriptor: Descriptor; bytes: Uint8Array } {
+  let bytes: Uint8Array;
+  try {
+    bytes = new Uint8Array(readFileSync(path));
+  } catch (err) {
+    throw new GlekitError(`${path}: cannot read file (${(err as NodeJS.ErrnoException).code ?? String(err)})`);
+  }
+  return { descriptor: decodeDescriptor(bytes, path), bytes };
 }

@@ -1,0 +1,107 @@
+import { resolve } from 'node:path';
+import type { Command } from 'commander';
+import { compileModel, writeDescriptorFile } from '../compile/index.js';
+import {
+  describeDescriptor, emulateTask, formatDescriptorText, formatReport, loadDescriptorFile, type EngineName,
+} from '../emulator/index.js';
+import { loadProfile } from '../hw/index.js';
+import { loadModel } from '../model/model-file.js';
+import { GlekitError } from '../util/errors.js';
+
+/** --json: everything human goes to stderr, and stdout's last line is one JSON object. */
+function printResult(json: boolean, summary: object, human: string): void {
+  if (json) {
+    if (human !== '') process.stderr.write(human + '\n');
+    process.stdout.write(JSON.stringify(summary) + '\n');
+  } else {
+    process.stdout.write(human + '\n');
+  }
+}
+
+function parseCount(name: string, min: number) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (!Number.isInteger(n) || n < min) throw new GlekitError(`option --${name}: must be an integer >= ${min} (got ${JSON.stringify(value)})`);
+    return n;
+  };
+}
+
+function parseDelays(value: string): number[] {
+  return value.split(',').map((v, i) => {
+    const n = Number(v.trim());
+    if (v.trim() === '' || !Number.isInteger(n) || n < 0) throw new GlekitError(`option --delays: entry ${i} (${JSON.stringify(v)}) must be a non-negative integer`);
+    return n;
+  });
+}
+
+const pct = (x: number | null): string => (x === null ? '-' : `${(100 * x).toFixed(2)} %`);
+
+export function registerCompileCommands(program: Command): void {
+  program
+    .command('compile')
+    .description('Compile a model file for a hardware profile into a device descriptor (.gled)')
+    .requiredOption('--model <file>', 'model file')
+    .requiredOption('--hw <profile>', 'hardware profile name (hw-models/NAME.json) or path')
+    .requiredOption('--out <file>', 'descriptor to write (NET.gled)')
+    .option('--precision <spec>', 'per-layer (default) | profile, and KEY=VALUE entries: weights|bias|drive|membrane|prospective|rate|input|state=WIDTH or =fixed<W,I,Q,O>, KEY@LAYER=..., decay=BITS')
+    .option('--calibration <file>', 'calibration data (JSON {"format":"glekit-calibration-data","inputs":[[...]]}); default: the model task\'s first training samples')
+    .option('--calibration-samples <n>', 'how many task samples to calibrate on', parseCount('calibration-samples', 1))
+    .option('--delays <list>', 'per-layer transmission delays in steps, e.g. 0,2')
+    .option('--json', 'print one JSON summary as the last line of stdout')
+    .action((opts: { model: string; hw: string; out: string; precision?: string; calibration?: string; calibrationSamples?: number; delays?: string; json?: boolean }) => {
+      const model = loadModel(opts.model);
+      const profile = loadProfile(opts.hw);
+      const result = compileModel({
+        model, profile, precision: opts.precision, calibrationFile: opts.calibration, calibrationSamples: opts.calibrationSamples,
+        delays: opts.delays === undefined ? undefined : parseDelays(opts.delays),
+      });
+      writeDescriptorFile(opts.out, result.bytes);
+      const human = [
+        `compiled ${opts.model} for ${profile.name} (precision ${result.descriptor.header.precision}): ${resolve(opts.out)}, ${result.bytes.length} bytes, ${result.hash}`,
+        `calibration: ${result.calibrationSource}`,
+        'quantisation report (saturated: weights at quantisation; datapath values in a bit-accurate run of the calibration data):',
+        ...formatReport(result.report),
+        ...result.notes.map((n) => `note: ${n}`),
+      ].join('\n');
+      printResult(!!opts.json, {
+        descriptor: resolve(opts.out), descriptorHash: result.hash, bytes: result.bytes.length, profile: profile.name,
+        precision: result.descriptor.header.precision, modelHash: model.contentHash, calibration: result.calibrationSource,
+        placement: result.placement, report: result.report, notes: result.notes,
+      }, human);
+    });
+
+  program
+    .command('inspect')
+    .description('Describe a device descriptor (validates it first)')
+    .argument('<descriptor>', 'NET.gled')
+    .option('--json', 'print one JSON object as the last line of stdout')
+    .action((path: string, opts: { json?: boolean }) => {
+      const { descriptor, bytes } = loadDescriptorFile(path);
+      if (opts.json) process.stdout.write(JSON.stringify(describeDescriptor(descriptor, bytes)) + '\n');
+      else process.stdout.write(formatDescriptorText(descriptor, bytes) + '\n');
+    });
+
+  program
+    .command('emulate')
+    .description('Run a descriptor on a task\'s data with an integer engine (ts: the TypeScript emulator; c: the firmware C engine)')
+    .requiredOption('--descriptor <file>', 'NET.gled')
+    .requiredOption('--task <name>', 'the task the model was trained on')
+    .option('--engine <engine>', 'ts | c', 'ts')
+    .option('--split <split>', 'test | validation | train', 'test')
+    .option('--data-seed <n>', 'data seed (default: the one recorded at compile time)', parseCount('data-seed', 0))
+    .option('--limit <n>', 'only the first N samples', parseCount('limit', 1))
+    .option('--model <file>', 'also evaluate this float model (the descriptor\'s source) on the same samples')
+    .option('--json', 'print one JSON summary as the last line of stdout')
+    .action((opts: { descriptor: string; task: string; engine: string; split: string; dataSeed?: number; limit?: number; model?: string; json?: boolean }) => {
+      if (opts.engine !== 'ts' && opts.engine !== 'c') throw new GlekitError(`option --engine: must be ts or c (got ${JSON.stringify(opts.engine)})`);
+      if (!['test', 'validation', 'train'].includes(opts.split)) throw new GlekitError(`option --split: must be test, validation or train (got ${JSON.stringify(opts.split)})`);
+      const summary = emulateTask({
+        descriptorPath: opts.descriptor, task: opts.task, engine: opts.engine as EngineName, split: opts.split as 'test' | 'validation' | 'train',
+        dataSeed: opts.dataSeed, limit: opts.limit, modelPath: opts.model,
+      });
+      const human = `${summary.task} ${summary.split} (${summary.samples} samples) on ${summary.profile} with the ${summary.engine} engine: ` +
+        `accuracy ${pct(summary.accuracy)}${summary.floatAccuracy === null ? '' : ` (float target ${pct(summary.floatAccuracy)})`}, ` +
+        `outputs sha256 ${summary.outputsSha256.slice(0, 16)}..., ${Math.round(summary.stepsPerSecond)} steps/s`;
+      printResult(!!opts.json, summary, opts.json ? '' : human);
+    });
+}

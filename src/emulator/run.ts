@@ -1,0 +1,243 @@
+/**
+ * Running a compiled descriptor on a task's data with either integer engine, and
+ * describing a descriptor for people (`glekit emulate`, `glekit inspect`).
+ */
+import { createHash } from 'node:crypto';
+import { evaluateClassifier } from '../train/classifier.js';
+import { loadModel, modelToSpec } from '../model/model-file.js';
+import { loadClassificationTask } from '../tasks/index.js';
+import { GlekitError } from '../util/errors.js';
+import { toReal } from '../fixed/index.js';
+import { descriptorHash, loadDescriptorFile, type Descriptor, type DescriptorLayer } from './descriptor.js';
+import { FixedEngine, argmax, quantiseInputs, runPresentation } from './engine.js';
+import { runPresentationC } from './c-engine.js';
+
+export type EngineName = 'ts' | 'c';
+
+export interface EmulateRequest {
+  descriptorPath: string;
+  task: string;
+  engine: EngineName;
+  split?: 'test' | 'validation' | 'train';
+  /** default: the data seed the model was trained with (recorded in the descriptor) */
+  dataSeed?: number;
+  /** only the first N samples */
+  limit?: number;
+  /** also evaluate the float target (this model file) on the same samples */
+  modelPath?: string;
+}
+
+export interface EmulateSummary {
+  descriptor: string;
+  descriptorHash: string;
+  profile: string;
+  task: string;
+  split: string;
+  dataSeed: number;
+  engine: EngineName;
+  samples: number;
+  accuracy: number;
+  /** SHA-256 over every read-out code of every sample, in order, as int64 little-endian */
+  outputsSha256: string;
+  floatAccuracy: number | null;
+  steps: number;
+  wallSeconds: number;
+  stepsPerSecond: number;
+}
+
+/**
+ * Step inputs for runPresentation / the C host: per sample stepsPerSample rows of input
+ * codes; a held sample repeats its row, a sequence feeds one element per step.
+ */
+export function presentationInputs(d: Descriptor, samples: ArrayLike<number>, count: number, sampleSize: number): Int32Array {
+  const n = d.network;
+  const p = n.presentation;
+  if (p.mode === 'static' && sampleSize !== n.inputSize) throw new GlekitError(`samples have ${sampleSize} values, the descriptor's network takes ${n.inputSize}`);
+  if (p.mode === 'sequence' && sampleSize < p.stepsPerSample) throw new GlekitError(`sequences of ${sampleSize} are shorter than the presentation's ${p.stepsPerSample} steps`);
+  const out = new Int32Array(count * p.stepsPerSample * n.inputSize);
+  const row = new Int32Array(sampleSize);
+  const values = new Float64Array(sampleSize);
+  for (let s = 0; s < count; s++) {
+    for (let i = 0; i < sampleSize; i++) values[i] = samples[s * sampleSize + i];
+    quantiseInputs(values, n.inputFormat, row);
+    for (let t = 0; t < p.stepsPerSample; t++) {
+      const at = (s * p.stepsPerSample + t) * n.inputSize;
+      if (p.mode === 'static') out.set(row, at);
+      else out[at] = row[t];
+    }
+  }
+  return out;
+}
+
+/** SHA-256 over read-out codes, each as int64 little-endian. */
+export function outputsSha256(outputs: Float64Array): string {
+  const b = Buffer.alloc(outputs.length * 8);
+  for (let i = 0; i < outputs.length; i++) b.writeBigInt64LE(BigInt(outputs[i]), 8 * i);
+  return createHash('sha256').update(b).digest('hex');
+}
+
+export function emulateTask(req: EmulateRequest): EmulateSummary {
+  const { descriptor: d, bytes } = loadDescriptorFile(req.descriptorPath);
+  if (d.header.model.task !== req.task) {
+    throw new GlekitError(`${req.descriptorPath}: the descriptor was compiled from a model of task "${d.header.model.task}", not "${req.task}"`);
+  }
+  const recorded = d.header.info.dataSeed;
+  const dataSeed = req.dataSeed ?? (typeof recorded === 'number' ? recorded : 0);
+  const data = loadClassificationTask(req.task, dataSeed);
+  const split = data[req.split ?? 'test'];
+  const count = Math.min(split.count, req.limit ?? split.count);
+  const inputs = split.inputs.subarray(0, count * split.inputSize);
+  const stepInputs = presentationInputs(d, inputs, count, split.inputSize);
+  const nOut = d.network.outputSize;
+  const started = performance.now();
+  const outputs = req.engine === 'ts'
+    ? runPresentation(new FixedEngine(d), stepInputs, count)
+    : runPresentationC(bytes, stepInputs, nOut);
+  const wallSeconds = (performance.now() - started) / 1000;
+  if (outputs.length !== count * nOut) throw new GlekitError(`the ${req.engine} engine returned ${outputs.length} outputs for ${count} samples`);
+  let correct = 0;
+  for (let s = 0; s < count; s++) if (argmax(outputs, s, nOut) === split.labels[s]) correct++;
+  let floatAccuracy: number | null = null;
+  if (req.modelPath !== undefined) {
+    const model = loadModel(req.modelPath);
+    if (model.contentHash !== d.header.model.hash) {
+      throw new GlekitError(`${req.modelPath}: not the model this descriptor was compiled from (hash ${model.contentHash}, descriptor says ${d.header.model.hash})`);
+    }
+    const sub = { count, inputSize: split.inputSize, inputs, labels: split.labels.subarray(0, count) };
+    floatAccuracy = evaluateClassifier(modelToSpec(model, 'float64'), model.presentation, sub, Math.min(1000, count)).accuracy;
+  }
+  const steps = count * d.network.presentation.stepsPerSample;
+  return {
+    descriptor: req.descriptorPath,
+    descriptorHash: descriptorHash(bytes),
+    profile: d.header.profile.name,
+    task: req.task,
+    split: req.split ?? 'test',
+    dataSeed,
+    engine: req.engine,
+    samples: count,
+    accuracy: correct / count,
+    outputsSha256: outputsSha256(outputs),
+    floatAccuracy,
+    steps,
+    wallSeconds,
+    stepsPerSecond: steps / Math.max(wallSeconds, 1e-9),
+  };
+}
+
+/** Bytes of the C engine's buffers for a descriptor, by the formula of gle_get_info (gle_engine.c). */
+export function footprintBytes(d: Descriptor): Record<string, number> {
+  const ls = d.network.layers;
+  const weights = ls.reduce((a, l) => a + l.nIn * l.nOut, 0);
+  const neurons = ls.reduce((a, l) => a + l.nOut, 0);
+  const ring = ls.reduce((a, l) => a + (l.delay + 1) * l.nIn, 0);
+  const table = ls.reduce((a, l) => a + (l.nonlinearity.kind === 'table' ? l.nonlinearity.table.length : 0), 0);
+  const out = {
+    weights: 2 * weights, bias: 4 * neurons, decay: 4 * neurons, membrane: 4 * neurons, delayLines: 4 * ring, tables: 4 * table,
+    outputs: 4 * d.network.outputSize,
+  };
+  return { ...out, total: Object.values(out).reduce((a, b) => a + b, 0) };
+}
+
+function tauSummary(l: DescriptorLayer, dt: number): string {
+  let mMin = Infinity, mMax = -Infinity, rMin = Infinity, rMax = -Infinity;
+  for (let i = 0; i < l.nOut; i++) {
+    const tm = l.alpha[i] === 0 ? Infinity : (dt * 2 ** l.alphaFrac) / l.alpha[i];
+    const tr = (tm * l.rho[i]) / 2 ** l.rhoFrac;
+    mMin = Math.min(mMin, tm); mMax = Math.max(mMax, tm); rMin = Math.min(rMin, tr); rMax = Math.max(rMax, tr);
+  }
+  const span = (a: number, b: number): string => (a === b ? `${+a.toPrecision(5)}` : `${+a.toPrecision(5)}..${+b.toPrecision(5)}`);
+  return `tau_m ${span(mMin, mMax)}, tau_r ${span(rMin, rMax)} (dt/tau_m in ${l.alphaFrac} fraction bits, tau_r/tau_m in ${l.rhoFrac})`;
+}
+
+function nlSummary(l: DescriptorLayer): string {
+  const nl = l.nonlinearity;
+  const P = l.prospectiveFormat;
+  switch (nl.kind) {
+    case 'identity': return 'identity';
+    case 'clamp': return `clamp to [${toReal(nl.lo, P)}, ${toReal(nl.hi, P)}]`;
+    case 'table': return `${nl.table.length}-entry table from ${toReal(nl.base, P)}, step ${2 ** nl.shift * P.lsb}${nl.interpolate ? ', interpolated' : ''}`;
+  }
+}
+
+/** A JSON-friendly description of a descriptor. */
+export function describeDescriptor(d: Descriptor, bytes: Uint8Array): Record<string, unknown> {
+  const n = d.network;
+  return {
+    formatVersion: d.formatVersion,
+    sha256: descriptorHash(bytes),
+    bytes: bytes.length,
+    tool: d.header.tool,
+    profile: d.header.profile,
+    model: d.header.model,
+    precision: d.header.precision,
+    dt: n.dt,
+    dtSeconds: n.dtSeconds,
+    inputSize: n.inputSize,
+    outputSize: n.outputSize,
+    inputFormat: n.inputFormat.toString(),
+    outputFormat: n.layers[n.layers.length - 1].rateFormat.toString(),
+    presentation: n.presentation,
+    layers: n.layers.map((l) => ({
+      nIn: l.nIn, nOut: l.nOut, phi: l.phi, delay: l.delay,
+      weightFormat: l.weightFormat.toString(), biasFormat: l.biasFormat.toString(), driveFormat: l.driveFormat.toString(),
+      membraneFormat: l.membraneFormat.toString(), prospectiveFormat: l.prospectiveFormat.toString(), rateFormat: l.rateFormat.toString(),
+      timeConstants: tauSummary(l, n.dt), nonlinearity: nlSummary(l), placement: l.placement,
+    })),
+    footprintBytes: footprintBytes(d),
+    info: d.header.info,
+  };
+}
+
+export function formatDescriptorText(d: Descriptor, bytes: Uint8Array): string {
+  const n = d.network;
+  const fp = footprintBytes(d);
+  const lines = [
+    `descriptor format ${d.formatVersion}, ${bytes.length} bytes, ${descriptorHash(bytes)}`,
+    `  written by ${d.header.tool} for profile ${d.header.profile.name} (${d.header.profile.hash.slice(0, 19)}...), precision ${d.header.precision}`,
+    `  from model ${d.header.model.hash.slice(0, 19)}... (task ${d.header.model.task})`,
+    `network ${n.inputSize}-${n.layers.map((l) => l.nOut).join('-')}, dt ${n.dt}${n.dtSeconds === null ? '' : ` (${n.dtSeconds} s on the device)`}, ` +
+      `${n.presentation.mode} presentation of ${n.presentation.stepsPerSample} steps, read-out ${n.presentation.readout}`,
+    `  input: real x -> code quantise(x, ${n.inputFormat}); output: code x 2^-${n.layers[n.layers.length - 1].rateFormat.fracBits}`,
+  ];
+  n.layers.forEach((l, i) => {
+    lines.push(`layer ${i}: ${l.nIn} -> ${l.nOut}, ${l.phi}, delay ${l.delay}${l.placement ? `, cores ${l.placement.firstCore}..${l.placement.firstCore + l.placement.cores - 1}` : ''}`);
+    lines.push(`  weights ${l.weightFormat}, bias ${l.biasFormat}, drive ${l.driveFormat}`);
+    lines.push(`  membrane ${l.membraneFormat}, prospective ${l.prospectiveFormat}, rate ${l.rateFormat}`);
+    lines.push(`  ${tauSummary(l, n.dt)}`);
+    lines.push(`  nonlinearity: ${nlSummary(l)}`);
+  });
+  lines.push(`C engine memory for this network: ${fp.total} bytes (weights ${fp.weights}, bias ${fp.bias}, decay factors ${fp.decay}, membranes ${fp.membrane}, delay lines ${fp.delayLines}, tables ${fp.tables}, outputs ${fp.outputs}) plus layer records`);
+  const report = d.header.info.report;
+  if (Array.isArray(report)) lines.push('quantisation report (from compile):', ...formatReport(report as ReportRow[]));
+  return lines.join('\n');
+}
+
+export interface ReportRow {
+  layer: number | 'input';
+  tensor: string;
+  format: string;
+  origin: string;
+  formatMin: number;
+  formatMax: number;
+  seenMin: number | null;
+  seenMax: number | null;
+  values: number;
+  saturated: number;
+}
+
+const num = (x: number | null): string => (x === null ? '-' : Math.abs(x) >= 1000 || (x !== 0 && Math.abs(x) < 0.001) ? x.toExponential(2) : `${+x.toFixed(4)}`);
+
+/** The per-layer quantisation report as aligned text lines. */
+export function formatReport(rows: ReportRow[]): string[] {
+  const table = [['layer', 'tensor', 'format', 'format range', 'seen range', 'saturated', 'origin']];
+  for (const r of rows) {
+    table.push([
+      String(r.layer), r.tensor, r.format, `[${num(r.formatMin)}, ${num(r.formatMax)}]`, `[${num(r.seenMin)}, ${num(r.seenMax)}]`,
+      `${r.saturated} / ${r.values}`, r.origin,
+    ]);
+  }
+  const widths = table[0].map((_, c) => Math.max(...table.map((row) => row[c].length)));
+  return table.map((row) => '  ' + row.map((cell, c) => (c === row.length - 1 ? cell : cell.padEnd(widths[c]))).join('  '));
+}
+
