@@ -59,6 +59,7 @@ static uint8_t g_corpus[MAX_CORPUS][MAX_INPUT / 4];
 static size_t g_corpus_len[MAX_CORPUS];
 static uint8_t g_mut[MAX_INPUT];
 static uint64_t g_rng;
+static unsigned long g_unchanged;
 
 /* xorshift64*: enough for choosing mutations, reproducible from the seed */
 static uint32_t rnd(void) {
@@ -124,13 +125,22 @@ int main(int argc, char **argv) {
     for (i = 0; i < iterations; i++) {
         unsigned c = (unsigned)below((size_t)files);
         size_t len = g_corpus_len[c];
+        unsigned long before = g_loaded_raw;
+        int unchanged;
         memcpy(g_mut, g_corpus[c], len);
         len = mutate(len);
+        unchanged = len == g_corpus_len[c] && memcmp(g_mut, g_corpus[c], len) == 0;
+        if (unchanged) g_unchanged++;
         LLVMFuzzerTestOneInput(g_mut, len);
+        /* a changed file must never pass the hash */
+        if (g_loaded_raw != before && !unchanged) {
+            fprintf(stderr, "fuzz_loader: a modified descriptor was accepted without re-sealing (iteration %lu)\n", i);
+            abort();
+        }
     }
-    printf("{\"inputs\":%lu,\"loadsTried\":%lu,\"acceptedAsIs\":%lu,\"acceptedResealed\":%lu,\"corpusFiles\":%d,"
+    printf("{\"inputs\":%lu,\"unchangedByMutation\":%lu,\"loadsTried\":%lu,\"acceptedAsIs\":%lu,\"acceptedResealed\":%lu,\"corpusFiles\":%d,"
            "\"refusedByStatus\":{\"truncated\":%lu,\"magic\":%lu,\"version\":%lu,\"hash\":%lu,\"format\":%lu,\"bounds\":%lu,\"capacity\":%lu}}\n",
-           iterations, 2 * iterations, g_loaded_raw, g_loaded_sealed, files, g_status[GLE_E_TRUNCATED], g_status[GLE_E_MAGIC],
+           iterations, g_unchanged, 2 * iterations, g_loaded_raw, g_loaded_sealed, files, g_status[GLE_E_TRUNCATED], g_status[GLE_E_MAGIC],
            g_status[GLE_E_VERSION], g_status[GLE_E_HASH], g_status[GLE_E_FORMAT], g_status[GLE_E_BOUNDS], g_status[GLE_E_CAPACITY]);
     return 0;
 }

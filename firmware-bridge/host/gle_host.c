@@ -4,7 +4,7 @@
  * writes integer outputs; no allocation here either (file buffers are static), so it
  * exercises the engine exactly as a board build would.
  *
- *   gle_host check FILE                  validate; prints the SHA-256
+ *   gle_host check FILE...               validate each; one line per file (ok + SHA-256, or why refused)
  *   gle_host info FILE                   JSON: sizes and the static memory the descriptor needs
  *   gle_host config FILE                 the -D flags of a build sized exactly for FILE
  *   gle_host run FILE INPUTS OUTPUTS     per sample: reset, stepsPerSample steps, read-out
@@ -189,20 +189,31 @@ static int cmd_bench(const char *dp, const char *steps_text) {
 }
 
 static int usage(void) {
-    fprintf(stderr, "usage: gle_host check|info|config FILE | run FILE INPUTS OUTPUTS | trace (FILE INPUTS OUTPUTS)... | bench FILE STEPS\n");
+    fprintf(stderr, "usage: gle_host check FILE... | info|config FILE | run FILE INPUTS OUTPUTS | trace (FILE INPUTS OUTPUTS)... | bench FILE STEPS\n");
     return 2;
 }
 
 int main(int argc, char **argv) {
     if (argc < 3) return usage();
-    if (strcmp(argv[1], "check") == 0 && argc == 3) {
-        gle_info i;
-        char h[65];
-        if (load_descriptor(argv[2])) return 1;
-        gle_get_info(&i);
-        hex(i.sha256, 32, h);
-        printf("ok sha256:%s\n", h);
-        return 0;
+    if (strcmp(argv[1], "check") == 0) {
+        /* one line per file, so a test can check thousands of damaged files in one process */
+        int a, refused = 0;
+        for (a = 2; a < argc; a++) {
+            size_t len;
+            gle_error err;
+            if (load_file(argv[a], &len)) { refused++; continue; }
+            if (gle_load(g_file, len, &err) != GLE_OK) {
+                printf("%s: refused (error %d): %s\n", argv[a], (int)err.status, err.message);
+                refused++;
+            } else {
+                gle_info i;
+                char h[65];
+                gle_get_info(&i);
+                hex(i.sha256, 32, h);
+                printf("%s: ok sha256:%s\n", argv[a], h);
+            }
+        }
+        return refused ? 1 : 0;
     }
     if (strcmp(argv[1], "info") == 0 && argc == 3) return cmd_info(argv[2], 0);
     if (strcmp(argv[1], "config") == 0 && argc == 3) return cmd_info(argv[2], 1);

@@ -130,14 +130,27 @@ export function infoC(descriptorBytes: Uint8Array): CFootprint {
   });
 }
 
-/** The C loader's verdict: null when it accepts the bytes, else its message. */
-export function checkC(bytes: Uint8Array): string | null {
+/** The C loader's verdict on each of several files: null when it accepts the bytes, else its message. */
+export function checkC(files: readonly Uint8Array[]): (string | null)[] {
   return withScratch((dir) => {
-    const d = join(dir, 'net.gled');
-    writeFileSync(d, bytes);
-    const r = spawnSync(requireHost(), ['check', d], { encoding: 'utf8' });
-    if (r.status === 0) return null;
-    return (r.stderr || r.stdout).trim();
+    const paths = files.map((bytes, k) => {
+      const p = join(dir, `${k}.gled`);
+      writeFileSync(p, bytes);
+      return p;
+    });
+    const verdicts: (string | null)[] = [];
+    for (let start = 0; start < paths.length; start += 500) {
+      const chunk = paths.slice(start, start + 500);
+      const r = spawnSync(requireHost(), ['check', ...chunk], { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
+      if (r.error) throw new GlekitError(`C engine (check): ${r.error.message}`);
+      const lines = r.stdout.split('\n').filter((l) => l !== '');
+      if (lines.length !== chunk.length) throw new GlekitError(`C engine (check): ${lines.length} verdicts for ${chunk.length} files: ${r.stderr}`);
+      lines.forEach((line, k) => {
+        const rest = line.slice(chunk[k].length + 2);
+        verdicts.push(rest.startsWith('ok ') ? null : rest);
+      });
+    }
+    return verdicts;
   });
 }
 
