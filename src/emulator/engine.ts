@@ -194,9 +194,18 @@ export class FixedEngine {
       const W = L.weights, ba = L.biasAligned, u = L.u, ovf = L.overflow;
       const alpha = L.alpha, rho = L.rho, aOne = L.alphaOne, rOne = L.rhoOne;
       for (let i = 0; i < L.nOut; i++) {
-        let acc = ba[i];
+        // four partial sums: each is bounded by the same 2^52 as the whole, so all stay exact
         const wBase = i * nIn;
-        for (let j = 0; j < nIn; j++) acc += W[wBase + j] * src[srcOff + j];
+        let a0 = ba[i], a1 = 0, a2 = 0, a3 = 0;
+        let j = 0;
+        for (; j + 3 < nIn; j += 4) {
+          a0 += W[wBase + j] * src[srcOff + j];
+          a1 += W[wBase + j + 1] * src[srcOff + j + 1];
+          a2 += W[wBase + j + 2] * src[srcOff + j + 2];
+          a3 += W[wBase + j + 3] * src[srcOff + j + 3];
+        }
+        for (; j < nIn; j++) a0 += W[wBase + j] * src[srcOff + j];
+        const acc = a0 + a1 + a2 + a3;
         const s = requant(acc, L.accShift, L.drive, ovf, 0);
         const ui = u[i];
         const delta = s - ui;
