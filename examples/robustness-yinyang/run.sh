@@ -24,5 +24,9 @@ $G robustness --model $M --hw ideal --vary tauMCV+tauRCV=0,0.1,0.2,0.3 --seeds 1
 $G robustness --model $M --hw ideal --vary delaySteps=0:4:1 --seeds 5 --out delay
 # temporal noise on membranes and rates, per step, fraction of full scale (1)
 $G robustness --model $M --hw ideal --vary noiseStd=0,0.02,0.05,0.1,0.2,0.3 --seeds 10 --out noise
+# the shipped profiles as they are (xylo and dynapse2 refuse the network: fan-out / fan-in 64)
+for P in bss2 loihi2 fpga-fixed16 mcu-q15; do
+  $G robustness --model $M --hw $P --seeds 10 --out profile-$P
+done
 # the tau sweeps in two plots
 node combine.mjs

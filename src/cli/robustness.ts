@@ -50,7 +50,8 @@ export function registerRobustnessCommand(program: Command): void {
         command: ['glekit', ...process.argv.slice(2)].join(' '),
       });
       const table = formatTable(result.axes, result.points, opts.trainOnChip > 0);
-      const tail = `${result.jobs} jobs (${result.resumed} done before, ${result.ran} now) on ${result.workers} worker(s) in ${result.wallSeconds.toFixed(1)} s; ` +
+      const where = result.ran === 0 ? 'nothing left to run' : result.workers === 0 ? 'on this thread' : `on ${result.workers} worker thread(s)`;
+      const tail = `${result.jobs} jobs (${result.resumed} done before, ${result.ran} now), ${where}, ${result.wallSeconds.toFixed(1)} s; ` +
         `peak RSS ${result.peakRssMB.toFixed(0)} MB; files in ${opts.out}`;
       if (opts.json) {
         if (!opts.quiet) process.stderr.write(`${table}\n${tail}\n`);
