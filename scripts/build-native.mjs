@@ -92,7 +92,9 @@ if (!attempt.ok) {
   }
 }
 if (!attempt.ok) {
+  // A stale addon left in place would keep running code that no longer matches the source.
   rmSync(temp, { force: true });
+  rmSync(output, { force: true });
   console.error(`build-native: compiling ${rel(source)} failed:\n${attempt.log.trim()}`);
   process.exit(1);
 }

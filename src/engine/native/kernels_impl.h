@@ -1,30 +1,39 @@
 /*
- * Kernel bodies for one element type. kernels.c includes this file twice, once with
- * REAL = double and once with REAL = float, so both dtypes share a single source that
- * cannot drift apart. Expected from the includer: REAL, REAL_BYTES, IREAL (same-width
- * integer), K(name) (suffixes the dtype), GLE_VEC_BYTES, GLE_LANES_n and the tile constants.
+ * Kernel bodies for one element type and vector width. kernels.c includes this file
+ * once per (REAL, VB) pair, so both dtypes share a single source that cannot drift
+ * apart. Expected from the includer: REAL, REAL_BYTES, IREAL (same-width integer), VB
+ * (vector bytes), K(name) (suffixes the instantiation), KB1(name) (the instantiation
+ * used for batch-1 fusedSgd, possibly this one), GLE_LANES_n and the tile constants.
+ * Functions are GLE_FN (static, maybe unused): not every instantiation uses all of them.
+ *
+ * Shape of the work: with several batch rows every op is a small matrix product, done
+ * as register tiles (4 batch rows x 4 W rows for drive, 4 batch rows x 4 vectors of
+ * columns for errorDown, 4 W rows x 4 vectors for the gradient) inside loops blocked
+ * so the reused operand stays in L2. The gradient of a tile is summed over the whole
+ * batch in registers and added to W (or written to gW) once. fusedSgd with one batch
+ * row is memory bound and makes a single pass over W instead (sgd1_rows).
  *
  * Rows whose length is not a multiple of the vector width end in a partial vector,
  * read and written with masked loads and stores (ld_part / st_part) that leave memory
  * past the row alone. Lanes past the end load as zero, which adds nothing to sums.
  */
 
-#define LANES ((size_t)(GLE_VEC_BYTES / sizeof(REAL)))
-#if GLE_VEC_BYTES / REAL_BYTES == 2
+#define LANES ((size_t)(VB / sizeof(REAL)))
+#if VB / REAL_BYTES == 2
 #define GLE_LANE_LIST(M) GLE_LANES_2(M)
-#elif GLE_VEC_BYTES / REAL_BYTES == 4
+#elif VB / REAL_BYTES == 4
 #define GLE_LANE_LIST(M) GLE_LANES_4(M)
-#elif GLE_VEC_BYTES / REAL_BYTES == 8
+#elif VB / REAL_BYTES == 8
 #define GLE_LANE_LIST(M) GLE_LANES_8(M)
-#elif GLE_VEC_BYTES / REAL_BYTES == 16
+#elif VB / REAL_BYTES == 16
 #define GLE_LANE_LIST(M) GLE_LANES_16(M)
 #else
 #error "unsupported vector width"
 #endif
 
-typedef REAL K(vec) __attribute__((vector_size(GLE_VEC_BYTES)));
-typedef REAL K(uvec) __attribute__((vector_size(GLE_VEC_BYTES), aligned(sizeof(REAL)), may_alias));
-typedef IREAL K(ivec) __attribute__((vector_size(GLE_VEC_BYTES)));
+typedef REAL K(vec) __attribute__((vector_size(VB)));
+typedef REAL K(uvec) __attribute__((vector_size(VB), aligned(sizeof(REAL)), may_alias));
+typedef IREAL K(ivec) __attribute__((vector_size(VB)));
 #define V K(vec)
 #define UV K(uvec)
 #define IV K(ivec)
@@ -34,23 +43,23 @@ static inline __attribute__((always_inline)) void K(st)(REAL *p, V v) { *(UV *)p
 static inline __attribute__((always_inline)) V K(zero)(void) { V z = {0}; return z; }
 
 /* The first n (< LANES) values at p, zero in the other lanes; nothing past p + n is read.
-   Masked loads rather than a vector overlapping the previous one: an overlapping load
-   right after a store to the same row cannot be forwarded from the store buffer and
-   stalls, which made short rows several times slower in the one-pass batch-1 update. */
+   With these, rows shorter than one vector need no separate scalar code, and no lane
+   is ever computed twice (as with a last vector that overlaps the previous one), so
+   in-place updates of W and eb need no blending. */
 static inline __attribute__((always_inline)) V K(ld_part)(const REAL *p, size_t n) {
-#if defined(__AVX512F__) && GLE_VEC_BYTES == 64
+#if defined(__AVX512F__) && VB == 64
 #if REAL_BYTES == 8
   return (V)_mm512_maskz_loadu_pd((__mmask8)((1u << n) - 1), p);
 #else
   return (V)_mm512_maskz_loadu_ps((__mmask16)((1u << n) - 1), p);
 #endif
-#elif defined(__AVX512VL__) && GLE_VEC_BYTES == 32
+#elif defined(__AVX512VL__) && VB == 32
 #if REAL_BYTES == 8
   return (V)_mm256_maskz_loadu_pd((__mmask8)((1u << n) - 1), p);
 #else
   return (V)_mm256_maskz_loadu_ps((__mmask8)((1u << n) - 1), p);
 #endif
-#elif defined(__AVX__) && GLE_VEC_BYTES == 32
+#elif defined(__AVX__) && VB == 32
 #define LANE_ID(k) ((IREAL)(k))
   const IV ids = {GLE_LANE_LIST(LANE_ID)};
 #undef LANE_ID
@@ -69,13 +78,13 @@ static inline __attribute__((always_inline)) V K(ld_part)(const REAL *p, size_t 
 
 /* Stores the first n (< LANES) lanes of v at p; nothing past p + n is written. */
 static inline __attribute__((always_inline)) void K(st_part)(REAL *p, V v, size_t n) {
-#if defined(__AVX512F__) && GLE_VEC_BYTES == 64
+#if defined(__AVX512F__) && VB == 64
 #if REAL_BYTES == 8
   _mm512_mask_storeu_pd(p, (__mmask8)((1u << n) - 1), (__m512d)v);
 #else
   _mm512_mask_storeu_ps(p, (__mmask16)((1u << n) - 1), (__m512)v);
 #endif
-#elif defined(__AVX512VL__) && GLE_VEC_BYTES == 32
+#elif defined(__AVX512VL__) && VB == 32
 #if REAL_BYTES == 8
   _mm256_mask_storeu_pd(p, (__mmask8)((1u << n) - 1), (__m256d)v);
 #else
@@ -105,9 +114,9 @@ static inline __attribute__((always_inline)) REAL K(hsum)(V v) {
 }
 
 /* Folds x and y, which hold LANES/g partial sums of g lanes each, into one vector
-   holding x's sums then y's, with g/2 lanes each. */
-/* The masks are spelled out lane by lane (not filled in a loop) so that gcc sees
-   constant vectors and emits a single two-source permute per shuffle. */
+   holding x's sums then y's, with g/2 lanes each. The masks are spelled out lane by
+   lane (not filled in a loop) so that gcc sees constant vectors and emits a single
+   two-source permute per shuffle; filled in a loop they were built at run time. */
 #define FOLD_AT(k) \
   ((IREAL)(((k) < LANES / 2 ? 0 : LANES) + ((k) % (LANES / 2)) / (g / 2) * g + ((k) % (LANES / 2)) % (g / 2)))
 #define FOLD_AT_HI(k) ((IREAL)(FOLD_AT(k) + g / 2))
@@ -119,26 +128,45 @@ static inline __attribute__((always_inline)) V K(fold)(V x, V y, size_t g) {
 #undef FOLD_AT
 #undef FOLD_AT_HI
 
-/* t[k] = sum of the lanes of v[k] for k < n, n a power of two. Reducing many sums
-   together by a tree of two-input shuffles costs about 3 instructions per vector
-   instead of 2 log2(LANES) for reducing each vector on its own, which matters for
-   short rows where the reductions rival the dot products themselves. t needs room
-   for max(n, LANES) values; v is clobbered. */
-static inline __attribute__((always_inline)) void K(hsum_many)(V *v, const int n, REAL *t) {
+/* Writes the sums of mb x no accumulators acc (row-major, mb*no a power of two,
+   no <= LANES) to s[m*nOut + r] (+ bias[r] when bias is not NULL); acc is clobbered.
+   Reducing many sums together by a tree of two-input shuffles costs about three
+   instructions per accumulator instead of 2 log2(LANES) for reducing each on its own,
+   which matters for short rows where reductions rival the dot products. The sums stay
+   in registers down to (masked) row stores; going through a scratch array and reading
+   single lanes back from a just-stored 512-bit vector was a hot spot in profiles. */
+static inline __attribute__((always_inline)) void K(store_sums)(
+    V *acc, REAL *restrict s, const REAL *restrict bias, size_t nOut, const int mb, const int no) {
+  const int n = mb * no;
   int count = n;
 #pragma GCC unroll 8
   for (size_t g = LANES; g > 1; g /= 2) {
     const int pairs = count > 1 ? count / 2 : 1;
 #pragma GCC unroll 16
-    for (int q = 0; q < pairs; q++) v[q] = K(fold)(v[2 * q], count > 1 ? v[2 * q + 1] : v[0], g);
+    for (int q = 0; q < pairs; q++) acc[q] = K(fold)(acc[2 * q], count > 1 ? acc[2 * q + 1] : acc[0], g);
     count = pairs;
   }
-#pragma GCC unroll 16
-  for (int q = 0; q < count; q++) K(st)(t + (size_t)q * LANES, v[q]);
+  /* lane k of acc[q] now holds the sum of input q * LANES + k */
+  const V b = bias ? ((size_t)no < LANES ? K(ld_part)(bias, (size_t)no) : K(ld)(bias)) : K(zero)();
+#pragma GCC unroll 8
+  for (int m = 0; m < mb; m++) {
+    const size_t off = (size_t)(m * no) % LANES;
+    V row = acc[(size_t)(m * no) / LANES];
+    if (off) {
+#define ROT(k) ((IREAL)(((k) + off) % LANES))
+      const IV rot = {GLE_LANE_LIST(ROT)};
+#undef ROT
+      row = __builtin_shuffle(row, rot);
+    }
+    if ((size_t)no < LANES)
+      K(st_part)(s + m * nOut, row + b, (size_t)no);
+    else
+      K(st)(s + m * nOut, row + b);
+  }
 }
 
 /* Rows that fit an L2-resident panel of GLE_PANEL_BYTES, as a multiple of `step`, at least `step`. */
-static size_t K(panel_rows)(size_t rowElems, size_t step) {
+GLE_FN size_t K(panel_rows)(size_t rowElems, size_t step) {
   size_t rows = GLE_PANEL_BYTES / (rowElems * sizeof(REAL) + 1);
   rows -= rows % step;
   return rows < step ? step : rows;
@@ -212,8 +240,9 @@ static inline __attribute__((always_inline)) void K(ed_cols)(
 }
 
 /* eb = pv W, plus init in every row when init is not NULL. */
-static void K(axpy_rows)(const REAL *restrict W, const REAL *restrict pv, REAL *restrict eb, const REAL *restrict init,
-                         size_t batch, size_t nOut, size_t nIn) {
+GLE_FN void K(axpy_rows)(
+    const REAL *restrict W, const REAL *restrict pv, REAL *restrict eb, const REAL *restrict init,
+    size_t batch, size_t nOut, size_t nIn) {
   /* Batch-row panels keep the pv rows they read (panel x nOut) in L2 across all column chunks. */
   const size_t panel = K(panel_rows)(nOut, GLE_MB);
   for (size_t b0 = 0; b0 < batch; b0 += panel) {
@@ -229,8 +258,9 @@ static void K(axpy_rows)(const REAL *restrict W, const REAL *restrict pv, REAL *
   }
 }
 
-static void K(error_down)(const REAL *restrict W, const REAL *restrict pv, REAL *restrict eb,
-                          size_t batch, size_t nOut, size_t nIn) {
+GLE_FN void K(error_down)(
+    const REAL *restrict W, const REAL *restrict pv, REAL *restrict eb, size_t batch, size_t nOut,
+    size_t nIn) {
   K(axpy_rows)(W, pv, eb, NULL, batch, nOut, nIn);
 }
 
@@ -275,18 +305,13 @@ static inline __attribute__((always_inline)) void K(dot_tile)(
     }
   }
   const int n = mb * no;
-  if ((n & (n - 1)) == 0) {
+  if ((n & (n - 1)) == 0 && (no <= (int)LANES)) {
     V flat[GLE_MAX_MB * GLE_MAX_NO];
-    REAL t[GLE_MAX_MB * GLE_MAX_NO + 64];
 #pragma GCC unroll 8
     for (int m = 0; m < mb; m++)
 #pragma GCC unroll 8
       for (int r = 0; r < no; r++) flat[m * no + r] = acc[m][r];
-    K(hsum_many)(flat, n, t);
-#pragma GCC unroll 8
-    for (int m = 0; m < mb; m++)
-#pragma GCC unroll 8
-      for (int r = 0; r < no; r++) s[m * nOut + r] = bias ? t[m * no + r] + bias[r] : t[m * no + r];
+    K(store_sums)(flat, s, bias, nOut, mb, no);
   } else {
 #pragma GCC unroll 8
     for (int m = 0; m < mb; m++)
@@ -298,7 +323,8 @@ static inline __attribute__((always_inline)) void K(dot_tile)(
   }
 }
 
-/* All outputs of the mb batch rows starting at b. A single row (matvec) takes more output rows at once so enough independent sums are in flight. */
+/* All outputs of the mb batch rows starting at b. A single row (matvec) takes more
+   output rows at once so that enough independent sums are in flight. */
 static inline __attribute__((always_inline)) void K(drive_rows)(
     const REAL *restrict W, const REAL *restrict bias, const REAL *restrict x, REAL *restrict s,
     size_t b, size_t nOut, size_t nIn, const int mb) {
@@ -315,7 +341,7 @@ static inline __attribute__((always_inline)) void K(drive_rows)(
 }
 
 /* wt = W^T. Eight W rows at a time, so each store run into a wt row is eight contiguous values. */
-static void K(transpose)(const REAL *restrict W, REAL *restrict wt, size_t nOut, size_t nIn) {
+GLE_FN void K(transpose)(const REAL *restrict W, REAL *restrict wt, size_t nOut, size_t nIn) {
   size_t o = 0;
   for (; o + 8 <= nOut; o += 8)
     for (size_t i = 0; i < nIn; i++) {
@@ -326,8 +352,9 @@ static void K(transpose)(const REAL *restrict W, REAL *restrict wt, size_t nOut,
     for (size_t i = 0; i < nIn; i++) wt[i * nOut + o] = W[o * nIn + i];
 }
 
-static void K(drive)(const REAL *restrict W, const REAL *restrict bias, const REAL *restrict x,
-                     REAL *restrict s, size_t batch, size_t nOut, size_t nIn) {
+GLE_FN void K(drive)(
+    const REAL *restrict W, const REAL *restrict bias, const REAL *restrict x, REAL *restrict s,
+    size_t batch, size_t nOut, size_t nIn) {
   /* Short rows: every output of the dot-product form ends in a horizontal reduction
      that costs about as much as a short dot product itself. With several batch rows
      it pays to transpose W once into a stack buffer and compute s = x W^T in the
@@ -429,8 +456,9 @@ static inline __attribute__((always_inline)) void K(outer_cols)(
       K(outer_tile)(pv + o, x + i, out + o * nIn + i, batch, nOut, nIn, coef, rem, update, no, 1, 1);
 }
 
-static void K(outer)(const REAL *restrict pv, const REAL *restrict x, REAL *restrict out,
-                     size_t batch, size_t nOut, size_t nIn, REAL coef, int update) {
+GLE_FN void K(outer)(
+    const REAL *restrict pv, const REAL *restrict x, REAL *restrict out, size_t batch, size_t nOut,
+    size_t nIn, REAL coef, int update) {
   /* Output-row panels keep the pv columns they read (batch x panel) in L2 across all column chunks. */
   const size_t panel = K(panel_rows)(batch ? batch : 1, GLE_OUT_NO);
   for (size_t o0 = 0; o0 < nOut; o0 += panel) {
@@ -454,8 +482,9 @@ static void K(outer)(const REAL *restrict pv, const REAL *restrict x, REAL *rest
   }
 }
 
-static void K(weight_grad)(const REAL *restrict pv, const REAL *restrict x, REAL *restrict gW,
-                           size_t batch, size_t nOut, size_t nIn) {
+GLE_FN void K(weight_grad)(
+    const REAL *restrict pv, const REAL *restrict x, REAL *restrict gW, size_t batch, size_t nOut,
+    size_t nIn) {
   K(outer)(pv, x, gW, batch, nOut, nIn, (REAL)(-1.0 / (double)batch), 0);
 }
 
@@ -466,7 +495,7 @@ static void K(weight_grad)(const REAL *restrict pv, const REAL *restrict x, REAL
    its old value, and stored updated. */
 static inline __attribute__((always_inline)) void K(sgd1_rows)(
     REAL *restrict W, const REAL *restrict x, const REAL *restrict pv, REAL *restrict s,
-    const REAL *restrict bias, REAL *restrict eb, size_t nIn, REAL scale, const int withEb, const int no) {
+    const REAL *restrict bias, REAL *restrict eb, V *ebTail, size_t nIn, REAL scale, const int withEb, const int no) {
   V acc[GLE_MAX_NO];
   REAL p[GLE_MAX_NO], a[GLE_MAX_NO];
 #pragma GCC unroll 8
@@ -485,10 +514,12 @@ static inline __attribute__((always_inline)) void K(sgd1_rows)(
       acc[r] += w[r] * xv;
     }
     if (withEb) {
-      V e = K(ld)(eb + i);
+      /* Summed apart from eb so that the chain through eb, which the next row block
+         loads again, is one add long instead of no FMAs long. */
+      V e = w[0] * p[0];
 #pragma GCC unroll 8
-      for (int r = 0; r < no; r++) e += w[r] * p[r];
-      K(st)(eb + i, e);
+      for (int r = 1; r < no; r++) e += w[r] * p[r];
+      K(st)(eb + i, K(ld)(eb + i) + e);
     }
 #pragma GCC unroll 8
     for (int r = 0; r < no; r++) K(st)(W + r * nIn + i, w[r] + xv * a[r]);
@@ -503,48 +534,60 @@ static inline __attribute__((always_inline)) void K(sgd1_rows)(
       acc[r] += w[r] * xv;
     }
     if (withEb) {
-      V e = K(ld_part)(eb + full, rem);
+      /* The partial tail of eb stays in a register across all row blocks: a masked
+         load is not forwarded from the masked store before it and would stall. */
 #pragma GCC unroll 8
-      for (int r = 0; r < no; r++) e += w[r] * p[r];
-      K(st_part)(eb + full, e, rem);
+      for (int r = 0; r < no; r++) *ebTail += w[r] * p[r];
     }
 #pragma GCC unroll 8
     for (int r = 0; r < no; r++) K(st_part)(W + r * nIn + full, w[r] + xv * a[r], rem);
   }
-  REAL t[GLE_MAX_NO + 64];
-  if ((no & (no - 1)) == 0) {
-    K(hsum_many)(acc, no, t);
+  if ((no & (no - 1)) == 0 && no <= (int)LANES) {
+    K(store_sums)(acc, s, bias, 0, 1, no);
   } else {
 #pragma GCC unroll 8
-    for (int r = 0; r < no; r++) t[r] = K(hsum)(acc[r]);
+    for (int r = 0; r < no; r++) {
+      const REAL d = K(hsum)(acc[r]);
+      s[r] = bias ? d + bias[r] : d;
+    }
   }
-#pragma GCC unroll 8
-  for (int r = 0; r < no; r++) s[r] = bias ? t[r] + bias[r] : t[r];
 }
 
 static inline __attribute__((always_inline)) void K(sgd1)(
     REAL *restrict W, const REAL *restrict bias, const REAL *restrict x, const REAL *restrict pv,
     REAL *restrict s, REAL *restrict eb, size_t nOut, size_t nIn, REAL scale, const int withEb) {
   size_t o = 0;
+  V ebTail = K(zero)();
 #define SGD1_ROWS(width)                                              \
   for (; (width) <= GLE_SGD1_NO && o + (width) <= nOut; o += (width)) \
-    K(sgd1_rows)(W + o * nIn, x, pv + o, s + o, bias ? bias + o : NULL, eb, nIn, scale, withEb, (width));
+    K(sgd1_rows)(W + o * nIn, x, pv + o, s + o, bias ? bias + o : NULL, eb, &ebTail, nIn, scale, withEb, (width));
   SGD1_ROWS(GLE_SGD1_NO)
   SGD1_ROWS(2)
   SGD1_ROWS(1)
 #undef SGD1_ROWS
+  const size_t full = nIn - nIn % LANES;
+  if (withEb && full != nIn) K(st_part)(eb + full, ebTail, nIn - full);
 }
 
-static void K(fused_sgd)(REAL *restrict W, const REAL *restrict bias, const REAL *restrict x,
-                         const REAL *restrict pv, REAL *restrict s, REAL *restrict eb,
-                         size_t batch, size_t nOut, size_t nIn, REAL scale) {
+GLE_FN void K(fused_sgd_b1)(
+    REAL *restrict W, const REAL *restrict bias, const REAL *restrict x, const REAL *restrict pv,
+    REAL *restrict s, REAL *restrict eb, size_t nOut, size_t nIn, REAL scale) {
+  if (eb) {
+    memset(eb, 0, nIn * sizeof(REAL));
+    K(sgd1)(W, bias, x, pv, s, eb, nOut, nIn, scale, 1);
+  } else {
+    K(sgd1)(W, bias, x, pv, s, NULL, nOut, nIn, scale, 0);
+  }
+}
+
+GLE_FN void K(fused_sgd)(
+    REAL *restrict W, const REAL *restrict bias, const REAL *restrict x, const REAL *restrict pv,
+    REAL *restrict s, REAL *restrict eb, size_t batch, size_t nOut, size_t nIn, REAL scale) {
   if (batch == 1) {
-    if (eb) {
-      memset(eb, 0, nIn * sizeof(REAL));
-      K(sgd1)(W, bias, x, pv, s, eb, nOut, nIn, scale, 1);
-    } else {
-      K(sgd1)(W, bias, x, pv, s, NULL, nOut, nIn, scale, 0);
-    }
+    if (nIn * sizeof(REAL) <= GLE_B1_NARROW_ROW_BYTES)
+      KB1(fused_sgd_b1)(W, bias, x, pv, s, eb, nOut, nIn, scale);
+    else
+      K(fused_sgd_b1)(W, bias, x, pv, s, eb, nOut, nIn, scale);
     return;
   }
   /* With several batch rows the work is compute bound, so three cache-blocked passes
