@@ -365,12 +365,21 @@ export function compileModel(opts: CompileOptions): CompileResult {
       rateFormat = pick(lp.rate, Math.max(tMax, maxAbs(r.rate)), 'rate');
       const q = quantiseArray(values, rateFormat);
       tableSaturated = q.saturated;
-      const base = shape.min * 2 ** fp;
-      if (!Number.isInteger(base) || Math.abs(base) > 2 ** 31 - 1) {
-        weightViolations.push({ limit: 'nonlinearity.min', layer: l, message: `layer ${l}: the table start ${shape.min} is not a code of the prospective format ${prospectiveFormat}` });
+      const shift = tableShiftBase + fp;
+      let base = shape.min * 2 ** fp;
+      // Entries no prospective code can reach are dropped: the cells before the one
+      // holding the format's smallest code, and after the one holding its largest (and
+      // its right neighbour, which interpolation blends with). Lookups are unchanged.
+      const cell = 2 ** shift;
+      const k0 = Math.min(shape.entries - 1, Math.max(0, Math.floor((prospectiveFormat.minRaw - base) / cell)));
+      const k1 = Math.min(shape.entries - 1, Math.max(k0, Math.floor((prospectiveFormat.maxRaw - base) / cell) + (shape.interpolate ? 1 : 0)));
+      base += k0 * cell;
+      if (!Number.isInteger(base) || base < -(2 ** 31) || base > 2 ** 31 - 1) {
+        weightViolations.push({ limit: 'nonlinearity.min', layer: l, message: `layer ${l}: the table start ${shape.min} has no int32 code in the prospective format ${prospectiveFormat}` });
         return;
       }
-      nonlinearity = { kind: 'table', base, shift: tableShiftBase + fp, interpolate: shape.interpolate, table: q.raw };
+      if (k0 > 0 || k1 < shape.entries - 1) notes.push(`layer ${l}: table entries ${k0}..${k1} of ${shape.entries} kept; the others lie outside the prospective format's range`);
+      nonlinearity = { kind: 'table', base, shift, interpolate: shape.interpolate && k1 > k0, table: q.raw.slice(k0, k1 + 1) };
       nlOrigin = shape.origin;
       if (tableShiftBase + fp > LIMITS.tableShift) {
         weightViolations.push({ limit: 'nonlinearity.entries', layer: l, message: `layer ${l}: a table cell spans 2^${tableShiftBase + fp} prospective LSBs, more than the descriptor's 2^${LIMITS.tableShift}` });
