@@ -31,7 +31,12 @@ for (const [tool, args] of [['make', ['--version']], [cc, ['--version']]]) {
     process.exit(0);
   }
 }
-const result = spawnSync('make', ['-C', dir, `CC=${cc}`, `OUT=${path.join(root, 'build', 'firmware')}`], { encoding: 'utf8' });
+const make = (extra) => spawnSync('make', ['-C', dir, `CC=${cc}`, `OUT=${path.join(root, 'build', 'firmware')}`, ...extra], { encoding: 'utf8' });
+let result = make([]);
+if (result.status !== 0) {
+  // a compiler without -march=native still builds the portable way
+  result = make(['OPT=-O2']);
+}
 if (result.status !== 0) {
   process.stderr.write(result.stdout ?? '');
   process.stderr.write(result.stderr ?? '');
