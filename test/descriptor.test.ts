@@ -145,3 +145,30 @@ describe('damaged, truncated and newer descriptors are refused by both loaders',
     expect(checkC([slowBytes])[0]).toMatch(/alpha.*tau_m below dt/);
   });
 });
+
+describe('the two loaders agree', () => {
+  it('on 6000 re-sealed mutants of valid descriptors: accepted by both or refused by both', () => {
+    // Re-sealing gives each mutant a correct SHA-256, so the content checks decide.
+    const seeds = [sample(21).bytes, sample(22, { maxLayers: 1 }).bytes, sample(23, { maxSize: 3 }).bytes];
+    const rng = new Rng(5);
+    const special = [0x00, 0x01, 0x7f, 0x80, 0xff, 0xc0, 0xcb, 0xca, 0xd0, 0xcc];
+    const files: Uint8Array[] = [];
+    for (let k = 0; k < 6000; k++) {
+      const b = seeds[k % seeds.length].slice();
+      for (let m = 1 + rng.int(3); m > 0; m--) {
+        const at = rng.int(b.length - TRAILER_BYTES);
+        const u = rng.uniform();
+        b[at] = u < 0.4 ? b[at] ^ (1 << rng.int(8)) : u < 0.7 ? rng.int(256) : special[rng.int(special.length)];
+      }
+      files.push(sealDescriptor(b));
+    }
+    const ts = files.map(refusedByTs);
+    const c = checkC(files);
+    const disagree = files.map((_, k) => k).filter((k) => (ts[k] === null) !== (c[k] === null));
+    expect(disagree.map((k) => `${k}: ts ${ts[k]} / c ${c[k]}`)).toEqual([]);
+    // both paths are exercised
+    expect(ts.filter((v) => v === null).length).toBeGreaterThan(500);
+    expect(ts.filter((v) => v !== null).length).toBeGreaterThan(500);
+  });
+});
+

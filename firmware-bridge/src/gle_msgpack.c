@@ -190,7 +190,14 @@ int mp_skip(mp_reader *r, int max_depth) {
         if (read_container(r, isMap ? MP_MAP : MP_ARRAY, &n)) return -1;
         /* every element takes at least one byte: a count beyond the bytes left is a lie */
         if ((uint64_t)n * (isMap ? 2u : 1u) > (uint64_t)(r->len - r->pos)) return -1;
-        for (i = 0; i < n * (isMap ? 2u : 1u); i++) if (mp_skip(r, max_depth - 1)) return -1;
+        for (i = 0; i < n * (isMap ? 2u : 1u); i++) {
+            /* map keys must be scalars: readers that build objects (msgpackr) refuse the rest */
+            if (isMap && (i & 1u) == 0) {
+                int k = mp_peek(r);
+                if (k != MP_STR && k != MP_INT && k != MP_FLOAT && k != MP_NIL && k != MP_BOOL) return -1;
+            }
+            if (mp_skip(r, max_depth - 1)) return -1;
+        }
         return 0;
     }
     default: return -1;
