@@ -117,6 +117,22 @@ describe('every shipped profile', () => {
   });
 });
 
+describe('calibration data', () => {
+  it('comes from --calibration when given, and a bad file is named', () => {
+    const file = join(scratch, 'cal.json');
+    const rows = Array.from({ length: 50 }, (_, i) => Array.from(data.validation.inputs.subarray(4 * i, 4 * i + 4)));
+    writeFileSync(file, JSON.stringify({ format: 'glekit-calibration-data', inputs: rows }));
+    const r = compileModel({ model, profile: loadProfile('loihi2'), calibrationFile: file });
+    expect(r.calibrationSource).toBe(file);
+    expect(r.calibrationSamples).toBe(50);
+    expect(r.report.find((row) => row.tensor === 'input')!.values).toBe(200);
+    writeFileSync(file, JSON.stringify({ format: 'glekit-calibration-data', inputs: [[0.1, 0.2, 0.3, 0.4], [0.1, 'x', 0.3, 0.4]] }));
+    expect(() => compileModel({ model, profile: loadProfile('loihi2'), calibrationFile: file })).toThrow(/cal\.json: field 'inputs\[1\]\[1\]' must be a finite number/);
+    writeFileSync(file, JSON.stringify({ format: 'glekit-calibration-data', inputs: [[0.1, 0.2]] }));
+    expect(() => compileModel({ model, profile: loadProfile('loihi2'), calibrationFile: file })).toThrow(/samples have 2 values, the network takes 4/);
+  });
+});
+
 describe('the C engine on a microcontroller', () => {
   it('reports its static memory for the mcu-q15 Yin-Yang descriptor, far below the 128 KB RAM', () => {
     const r = compileModel({ model, profile: loadProfile('mcu-q15') });
