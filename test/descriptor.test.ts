@@ -146,6 +146,20 @@ describe('damaged, truncated and newer descriptors are refused by both loaders',
   });
 });
 
+describe('sizes that overflow 32-bit arithmetic', () => {
+  it('a weights bin whose expected length passes 2^32 cannot match a short one by wrapping', () => {
+    // nIn x nOut x 2 = 4 295 032 830 = 2^32 + 65 534: a 65 534-byte bin would match a 32-bit computation
+    const d = randomDescriptor(new Rng(3), { maxLayers: 1 });
+    const l = d.network.layers[0];
+    l.nIn = 65535; l.nOut = 32769; d.network.inputSize = 65535; d.network.outputSize = 32769;
+    l.weights = new Int16Array(32767);
+    l.bias = new Int32Array(32769); l.alpha = new Uint16Array(32769); l.rho = new Uint16Array(32769);
+    const bytes = encodeDescriptor(d, { skipValidation: true });
+    expect(refusedByTs(bytes)).toMatch(/weights: must hold 2147516415 values/);
+    expect(checkC([bytes])[0]).toMatch(/weights: has 65534 bytes, expected 4295032830/);
+  });
+});
+
 describe('the two loaders agree', () => {
   it('on 6000 re-sealed mutants of valid descriptors: accepted by both or refused by both', () => {
     // Re-sealing gives each mutant a correct SHA-256, so the content checks decide.

@@ -73,12 +73,13 @@ static gle_status get_str(gle_error *err, const char *path, const mp_reader *map
     return GLE_OK;
 }
 
-static gle_status get_bin(gle_error *err, const char *path, const mp_reader *map, const char *key, uint32_t bytes, const uint8_t **p) {
+/* bytes is 64-bit: nIn x nOut x 2 can pass 2^32, and a wrapped size must never match a short bin */
+static gle_status get_bin(gle_error *err, const char *path, const mp_reader *map, const char *key, uint64_t bytes, const uint8_t **p) {
     mp_reader r;
     uint32_t len;
     TRY(need(err, path, map, key, &r));
     if (mp_read_bin(&r, p, &len)) return fail(err, GLE_E_FORMAT, "%s.%s: must be binary", path, key);
-    if (len != bytes) return fail(err, GLE_E_BOUNDS, "%s.%s: has %lu bytes, expected %lu", path, key, (unsigned long)len, (unsigned long)bytes);
+    if ((uint64_t)len != bytes) return fail(err, GLE_E_BOUNDS, "%s.%s: has %lu bytes, expected %llu", path, key, (unsigned long)len, (unsigned long long)bytes);
     return GLE_OK;
 }
 
@@ -175,10 +176,10 @@ static gle_status parse_layer(gle_error *err, const char *path, const mp_reader 
     TRY(get_format(err, path, lm, "rateFormat", &L.rate));
     TRY(get_int(err, path, lm, "alphaFrac", 0, GLE_LIMIT_ALPHA_FRAC, &v)); L.alpha_frac = (int32_t)v;
     TRY(get_int(err, path, lm, "rhoFrac", 0, GLE_LIMIT_RHO_FRAC, &v)); L.rho_frac = (int32_t)v;
-    TRY(get_bin(err, path, lm, "weights", L.n_in * L.n_out * 2u, &wb));
-    TRY(get_bin(err, path, lm, "bias", L.n_out * 4u, &bb));
-    TRY(get_bin(err, path, lm, "alpha", L.n_out * 2u, &ab));
-    TRY(get_bin(err, path, lm, "rho", L.n_out * 2u, &rb));
+    TRY(get_bin(err, path, lm, "weights", (uint64_t)L.n_in * L.n_out * 2u, &wb));
+    TRY(get_bin(err, path, lm, "bias", (uint64_t)L.n_out * 4u, &bb));
+    TRY(get_bin(err, path, lm, "alpha", (uint64_t)L.n_out * 2u, &ab));
+    TRY(get_bin(err, path, lm, "rho", (uint64_t)L.n_out * 2u, &rb));
 
     TRY(map_get(err, path, lm, "placement", &r, &found));
     if (found && mp_read_nil(&r) != 0) {
