@@ -136,7 +136,10 @@ describe('calibration data', () => {
 describe('the C engine on a microcontroller', () => {
   it('reports its static memory for the mcu-q15 Yin-Yang descriptor, far below the 128 KB RAM', () => {
     const r = compileModel({ model, profile: loadProfile('mcu-q15') });
+    expect(r.memoryBytes).toBe(131072);
+    expect(r.footprint.total).toBeLessThan(r.memoryBytes! / 8);
     const info = infoC(r.bytes);
+    expect(info.footprintBytes.total - info.footprintBytes.layerRecords).toBe(r.footprint.total);
     expect(info.weights).toBe(4 * 120 + 120 * 3);
     expect(info.footprintBytes.total).toBeLessThan(131072 / 8);
     // a firmware build sized exactly for this descriptor: the engine object's static data

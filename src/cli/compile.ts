@@ -59,6 +59,7 @@ export function registerCompileCommands(program: Command): void {
       const human = [
         `compiled ${opts.model} for ${profile.name} (precision ${result.descriptor.header.precision}): ${resolve(opts.out)}, ${result.bytes.length} bytes, ${result.hash}`,
         `calibration: ${result.calibrationSource}`,
+        `C engine memory for this network: ${result.footprint.total} bytes plus layer records${result.memoryBytes === null ? '' : ` (${profile.name} has ${result.memoryBytes})`}`,
         'quantisation report (saturated: weights at quantisation; datapath values in a bit-accurate run of the calibration data):',
         ...formatReport(result.report),
         ...result.notes.map((n) => `note: ${n}`),
@@ -66,7 +67,7 @@ export function registerCompileCommands(program: Command): void {
       printResult(!!opts.json, {
         descriptor: resolve(opts.out), descriptorHash: result.hash, bytes: result.bytes.length, profile: profile.name,
         precision: result.descriptor.header.precision, modelHash: model.contentHash, calibration: result.calibrationSource,
-        placement: result.placement, report: result.report, notes: result.notes,
+        placement: result.placement, footprintBytes: result.footprint, memoryBytes: result.memoryBytes, report: result.report, notes: result.notes,
       }, human);
     });
 

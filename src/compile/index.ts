@@ -28,7 +28,7 @@ import {
   type Nonlinearity, type Placement,
 } from '../emulator/descriptor.js';
 import { FixedEngine, runPresentation } from '../emulator/engine.js';
-import { presentationInputs } from '../emulator/run.js';
+import { footprintBytes, presentationInputs } from '../emulator/run.js';
 import { calibrate, loadCalibrationData, maxAbs, type Calibration, type Range } from './calibrate.js';
 import { CompileError, capacityViolations, chooseDelays, placeNeurons, type MapViolation } from './map.js';
 import {
@@ -83,6 +83,10 @@ export interface CompileResult {
   placement: Placement[];
   calibrationSource: string;
   calibrationSamples: number;
+  /** bytes of the C engine's buffers for this network (footprintBytes; layer records not included) */
+  footprint: Record<string, number>;
+  /** the profile's memory, when it states one */
+  memoryBytes: number | null;
 }
 
 interface LayerPlans {
@@ -464,6 +468,13 @@ export function compileModel(opts: CompileOptions): CompileResult {
     },
   };
 
+  // the firmware engine's buffers for this network must fit the device's memory
+  const footprint = footprintBytes(descriptor);
+  const memory = s.limits.memoryBytes;
+  if (memory !== null && footprint.total > memory) {
+    throw new CompileError(profile.name, [{ limit: 'memoryBytes', layer: 'network', message: `network: the C engine needs ${footprint.total} bytes for this network (weights ${footprint.weights}, tables ${footprint.tables}, state and delay lines ${footprint.membrane + footprint.delayLines}), more than memoryBytes ${memory} of ${profile.name}` }]);
+  }
+
   // ---- bit-accurate run of the calibration data: how often each stage left its range
   const engine = new FixedEngine(descriptor);
   const stepInputs = presentationInputs(descriptor, data.inputs, data.count, data.sampleSize);
@@ -485,7 +496,10 @@ export function compileModel(opts: CompileOptions): CompileResult {
     report: report.map((r) => ({ ...r })),
   };
   const bytes = encodeDescriptor(descriptor);
-  return { descriptor, bytes, hash: descriptorHash(bytes), report, notes, placement, calibrationSource: data.source, calibrationSamples: data.count };
+  return {
+    descriptor, bytes, hash: descriptorHash(bytes), report, notes, placement, calibrationSource: data.source, calibrationSamples: data.count,
+    footprint, memoryBytes: memory,
+  };
 }
 
 function neuronsText(n: number): string {
