@@ -365,7 +365,10 @@ export function compileModel(opts: CompileOptions): CompileResult {
     } else {
       const values = new Float64Array(shape.entries);
       let tMax = 0;
-      for (let k = 0; k < shape.entries; k++) { values[k] = phiScalar(ml.phi, shape.min + k * shape.step); tMax = Math.max(tMax, Math.abs(values[k])); }
+      // A cell without interpolation answers for its whole width: sampling phi at the cell's
+      // centre halves the worst error and removes the downward bias of sampling its left edge.
+      const sampleOffset = shape.interpolate ? 0 : 0.5;
+      for (let k = 0; k < shape.entries; k++) { values[k] = phiScalar(ml.phi, shape.min + (k + sampleOffset) * shape.step); tMax = Math.max(tMax, Math.abs(values[k])); }
       rateFormat = pick(lp.rate, Math.max(tMax, maxAbs(r.rate)), 'rate');
       const q = quantiseArray(values, rateFormat);
       tableSaturated = q.saturated;
