@@ -21,7 +21,7 @@ import { typescriptKernels } from '../engine/kernels.js';
 import { Network, type LayerState } from '../engine/network.js';
 import type { LayerParameters, LearningSetup, NetworkSpec } from '../engine/types.js';
 import {
-  checkCapacitySettings, representTau, type CapacityViolation, type Chip, type ResolvedTauRepresentation,
+  checkCapacitySettings, representTau, type Chip, type ResolvedTauRepresentation,
   type ResolvedTimeConstant,
 } from '../hw/index.js';
 import { GlekitError } from '../util/errors.js';
