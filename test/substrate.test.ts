@@ -343,10 +343,10 @@ describe('state, readout and nonlinearity as realised', () => {
     expect(u[0]).toBe(1 - 2 ** -15);
     expect(u[1]).toBe(-1);
     expect(Number.isInteger(u[2] * 2 ** 15)).toBe(true);
-    // the rate is a table entry phi(-8 + k / 16), stored in 16 bits
+    // the rate is table entry k, phi at the centre of its cell, -8 + (k + 1/2) / 16, stored in 16 bits
     const r = net.layers[0].r[2];
     const k = Math.floor((net.layers[0].prospU[2] + 8) * 16);
-    expect(r).toBe(Math.round((1 / (1 + Math.exp(-(-8 + k / 16)))) * 2 ** 15) / 2 ** 15);
+    expect(r).toBe(Math.round((1 / (1 + Math.exp(-(-8 + (k + 0.5) / 16)))) * 2 ** 15) / 2 ** 15);
   });
 
   it('places the binary point of a fixed state without fractional bits at +-FIXED_STATE_RANGE', () => {

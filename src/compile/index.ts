@@ -16,7 +16,7 @@
 import { phiScalar, type ActivationName } from '../engine/activations.js';
 import { FixedFormat, quantise, quantiseArray, toReal } from '../fixed/index.js';
 import {
-  profileHash, representTau, resolveSettings, type HwProfile, type ResolvedNonlinearity, type ResolvedSettings,
+  profileHash, representTau, resolveSettings, tableSamplePoint, type HwProfile, type ResolvedNonlinearity, type ResolvedSettings,
   type ResolvedTauRepresentation,
 } from '../hw/index.js';
 import type { ModelFile } from '../model/model-file.js';
@@ -365,10 +365,7 @@ export function compileModel(opts: CompileOptions): CompileResult {
     } else {
       const values = new Float64Array(shape.entries);
       let tMax = 0;
-      // A cell without interpolation answers for its whole width: sampling phi at the cell's
-      // centre halves the worst error and removes the downward bias of sampling its left edge.
-      const sampleOffset = shape.interpolate ? 0 : 0.5;
-      for (let k = 0; k < shape.entries; k++) { values[k] = phiScalar(ml.phi, shape.min + (k + sampleOffset) * shape.step); tMax = Math.max(tMax, Math.abs(values[k])); }
+      for (let k = 0; k < shape.entries; k++) { values[k] = phiScalar(ml.phi, tableSamplePoint(shape.min, shape.step, k, shape.interpolate)); tMax = Math.max(tMax, Math.abs(values[k])); }
       rateFormat = pick(lp.rate, Math.max(tMax, maxAbs(r.rate)), 'rate');
       const q = quantiseArray(values, rateFormat);
       tableSaturated = q.saturated;

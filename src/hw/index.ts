@@ -19,7 +19,7 @@ export {
   type Architecture, type Chip, type ChipLayer, type CapacityViolation,
 } from './realise.js';
 export {
-  resolveSettings, resolveLimits, weightCodeRange,
+  resolveSettings, resolveLimits, weightCodeRange, tableSamplePoint,
   type ResolvedSettings, type ResolvedTiming, type ResolvedTimeConstant, type ResolvedTauRepresentation,
   type ResolvedMismatch, type ResolvedWeights, type ResolvedScale, type ResolvedNumberFormat, type ResolvedReadout,
   type ResolvedState, type ResolvedNoise, type ResolvedNonlinearity, type ResolvedDelays, type ResolvedDelayDraw,

@@ -116,7 +116,16 @@ export interface ResolvedNoise {
 }
 
 /**
- * exact: the model's phi; lut: phi sampled at min + k*step (k < entries, step =
+ * Where entry k of a table samples phi. A cell without interpolation answers for its
+ * whole width, so it holds phi at the cell's centre (sampling its left edge would bias
+ * every rate downwards); with interpolation the entries are breakpoints.
+ */
+export function tableSamplePoint(min: number, step: number, k: number, interpolated: boolean): number {
+  return min + (k + (interpolated ? 0 : 0.5)) * step;
+}
+
+/**
+ * exact: the model's phi; lut: entry k holds phi at tableSamplePoint (k < entries, step =
  * (max-min)/entries), inputs clamped to the table; piecewise-linear: phi interpolated
  * between segments+1 breakpoints over [min, max], constant outside; clamp: r = clip(u, min, max).
  */

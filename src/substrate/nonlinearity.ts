@@ -12,7 +12,7 @@
  */
 import { phiPrimeScalar, phiScalar, type ActivationName } from '../engine/activations.js';
 import type { FloatArray } from '../engine/kernels.js';
-import type { ResolvedNonlinearity } from '../hw/index.js';
+import { tableSamplePoint, type ResolvedNonlinearity } from '../hw/index.js';
 
 export type Activation = (pu: FloatArray, r: FloatArray, rp: FloatArray, n: number) => void;
 
@@ -47,7 +47,7 @@ export function realisedActivation(phi: ActivationName, nl: ResolvedNonlinearity
     case 'lut': {
       const entries = nl.entries, lo = nl.min, step = nl.step, hi = nl.max;
       const table = new Float64Array(entries);
-      for (let k = 0; k < entries; k++) table[k] = phiScalar(phi, lo + k * step);
+      for (let k = 0; k < entries; k++) table[k] = phiScalar(phi, tableSamplePoint(lo, step, k, nl.interpolation === 'linear'));
       if (nl.outputBits !== null) quantiseEntries(table, nl.outputBits);
       const last = entries - 1;
       if (nl.interpolation === 'none') {
