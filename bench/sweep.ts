@@ -2,8 +2,9 @@
  * `node dist/bench/sweep.js [--json] [--model FILE]`: the robustness sweep's parallel
  * speed-up and memory.
  *
- * 1. Speed-up: the same 24-job sweep (tau mismatch x 6 chips, 2 epochs of training in
- *    the loop each) with 1 and with 2 worker threads, in this process; best of 2 runs
+ * 1. Speed-up: the same 24-job sweep (tau mismatch x 6 chips, --epochs N epochs of
+ *    training in the loop each, default 10 as in examples/robustness-yinyang; with 2 the
+ *    jobs are so short that each worker's start-up and JIT warm-up weigh in) with 1 and with 2 worker threads, in this process; best of 2 runs
  *    each, alternating, wall time from the start of runSweep to its summary (worker
  *    start-up included). Target >= 1.7x on 2 cores. Meaningful only on a quiet machine:
  *    the CPU time of each run is reported beside it, and CPU / wall below 2 for the
@@ -52,10 +53,14 @@ interface SpeedRun { wallSeconds: number; cpuSeconds: number; coresUsed: number 
  * One 24-job sweep. CPU time covers all threads of this process; CPU / wall says how
  * many cores the sweep actually got, which tells a busy machine from a slow sweep.
  */
+const epochsFlag = process.argv.indexOf('--epochs');
+const trainEpochs = epochsFlag > 0 ? Number(process.argv[epochsFlag + 1]) : 10;
+if (!Number.isInteger(trainEpochs) || trainEpochs < 1) throw new Error(`--epochs: a positive integer, got ${process.argv[epochsFlag + 1]}`);
+
 async function speedRun(model: string, workers: number, run: number): Promise<SpeedRun> {
   const cpu0 = process.cpuUsage();
   const r = await runSweep({
-    model, hw: 'ideal', vary: ['tauMCV+tauRCV=0:0.3:0.1'], seeds: 6, trainOnChip: 2, learnTau: true,
+    model, hw: 'ideal', vary: ['tauMCV+tauRCV=0:0.3:0.1'], seeds: 6, trainOnChip: trainEpochs, learnTau: true,
     out: join(dir, `speed-${workers}-${run}`), workers, plots: false, quiet: true,
   });
   const cpu = process.cpuUsage(cpu0);
@@ -93,7 +98,7 @@ try {
   log(`1000-job sweep: peak RSS ${big.peakRssMB.toFixed(0)} MB (${big.wallSeconds.toFixed(1)} s)`);
   const result = {
     cores: availableParallelism(),
-    speedup: { jobs: 24, secondsOneWorker: t1, secondsTwoWorkers: t2, speedup: Number((t1 / t2).toFixed(3)), runsOneWorker: one, runsTwoWorkers: two },
+    speedup: { jobs: 24, trainOnChipEpochs: trainEpochs, secondsOneWorker: t1, secondsTwoWorkers: t2, speedup: Number((t1 / t2).toFixed(3)), runsOneWorker: one, runsTwoWorkers: two },
     memory: { small, big },
     loadAverage: { before: loadBefore.map((x) => Number(x.toFixed(2))), afterSpeedRuns: loadAfterSpeed.map((x) => Number(x.toFixed(2))), end: loadavg().map((x) => Number(x.toFixed(2))) },
   };
