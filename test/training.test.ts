@@ -96,7 +96,7 @@ describe('resuming a stopped run', () => {
     checkResume(config, small(yinyang.train, 320), small(yinyang.validation, 100), 3);
   });
 
-  it('GLE sequence presentation with mixed time constants and Adam', () => {
+  it('GLE sequence presentation with mixed time constants and Adam, state carried between batches', () => {
     const data = generateMnist1d({ seed: 5, length: 24, trainCount: 120, testCount: 10, validationFraction: 1 / 6 });
     const taus = { tauM: [0.6, 0.6, 1.2, 1.2, 1.2, 1.2], tauR: [0.2, 0.2, 0.2, 0.2, 1.2, 1.2] };
     const config: ClassifierConfig = {
@@ -105,7 +105,9 @@ describe('resuming a stopped run', () => {
       presentation: { mode: 'sequence', stepsPerSample: 24, settleSteps: 0, readout: 'sum' },
       plateau: { factor: 0.5, patience: 1, minLr: 0, monitor: 'trainLoss' },
     };
+    expect(config.trainingSequenceStart).toBe('carry');
     checkResume(config, data.train, data.validation, 2);
+    checkResume({ ...config, trainingSequenceStart: 'reset' }, data.train, data.validation, 3);
   });
 });
 
@@ -219,6 +221,7 @@ describe('the papers\' presets', () => {
     expect(MNIST1D_PRESET).toMatchObject({ dt: 0.2, gamma: 0, beta: 1, loss: 'ce', prospectiveErrors: true, batchSize: 100, epochs: 150 });
     expect(MNIST1D_PRESET.learning).toEqual({ optimizer: 'adam', lr: 1e-3 });
     expect(MNIST1D_PRESET.presentation).toEqual({ mode: 'sequence', stepsPerSample: 360, settleSteps: 0, readout: 'sum' });
+    expect(MNIST1D_PRESET.trainingSequenceStart).toBe('carry'); // as the published script
   });
 
   it('MNIST-1D data: 4000 train, 500 validation, 1000 test sequences of 360 points', () => {
@@ -277,6 +280,13 @@ describe('reduce-on-plateau', () => {
     for (const loss of [1, 0.9, 0.89999, 0.95, 0.92, 0.91, 0.8]) { s = stepPlateau(schedule, s, loss); lrs.push(s.lr); }
     expect(lrs).toEqual([1e-3, 1e-3, 1e-3, 1e-3, 5e-4, 5e-4, 5e-4]);
     expect(s.best).toBe(0.8);
+  });
+
+  it('skips reductions smaller than eps, as torch does', () => {
+    const schedule: PlateauSchedule = { factor: 0.5, patience: 1, minLr: 0, eps: 1e-8, monitor: 'trainLoss' };
+    let s = initialPlateau(1e-7);
+    for (let i = 0; i < 10; i++) s = stepPlateau(schedule, s, 1);
+    expect(s.lr).toBe(1e-7 / 8); // halving 1.25e-8 would lower it by less than 1e-8
   });
 
   it('refuses to monitor an empty validation split', () => {
