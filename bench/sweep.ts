@@ -1,14 +1,15 @@
 /**
- * `node dist/bench/sweep.js [--json] [--model FILE]`: the robustness sweep's parallel
+ * `node dist/bench/sweep.js [--json] [--model FILE] [--epochs N] [--runs R]`: the robustness sweep's parallel
  * speed-up and memory.
  *
  * 1. Speed-up: the same 24-job sweep (tau mismatch x 6 chips, --epochs N epochs of
  *    training in the loop each, default 10 as in examples/robustness-yinyang; with 2 the
- *    jobs are so short that each worker's start-up and JIT warm-up weigh in) with 1 and with 2 worker threads, in this process; best of 2 runs
- *    each, alternating, wall time from the start of runSweep to its summary (worker
- *    start-up included). Target >= 1.7x on 2 cores. Meaningful only on a quiet machine:
- *    the CPU time of each run is reported beside it, and CPU / wall below 2 for the
- *    2-worker run means other processes held the cores.
+ *    jobs are so short that each worker's start-up and JIT warm-up weigh in) with 1 and
+ *    with 2 worker threads, in this process; --runs R runs of each (default 3),
+ *    alternating; best and median wall time from the start of runSweep to its summary
+ *    (worker start-up included). Target >= 1.7x on 2 cores. Meaningful only on a quiet
+ *    machine: the CPU time of each run is reported beside it, and CPU / wall below 2 for
+ *    the 2-worker run means other processes held the cores.
  * 2. Memory: a 1000-job evaluation sweep (100 tau CVs x 10 chips) in a fresh process of
  *    the CLI, which reports its peak resident set (all threads); a 50-job sweep beside it
  *    shows whether memory grows with the number of jobs. Target: a few hundred MB.
@@ -56,6 +57,13 @@ interface SpeedRun { wallSeconds: number; cpuSeconds: number; coresUsed: number 
 const epochsFlag = process.argv.indexOf('--epochs');
 const trainEpochs = epochsFlag > 0 ? Number(process.argv[epochsFlag + 1]) : 10;
 if (!Number.isInteger(trainEpochs) || trainEpochs < 1) throw new Error(`--epochs: a positive integer, got ${process.argv[epochsFlag + 1]}`);
+const runsFlag = process.argv.indexOf('--runs');
+const speedRuns = runsFlag > 0 ? Number(process.argv[runsFlag + 1]) : 3;
+if (!Number.isInteger(speedRuns) || speedRuns < 1) throw new Error(`--runs: a positive integer, got ${process.argv[runsFlag + 1]}`);
+const median = (xs: number[]): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 === 1 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+};
 
 async function speedRun(model: string, workers: number, run: number): Promise<SpeedRun> {
   const cpu0 = process.cpuUsage();
@@ -83,7 +91,7 @@ try {
   const one: SpeedRun[] = [];
   const two: SpeedRun[] = [];
   const show = (r: SpeedRun): string => `${r.wallSeconds.toFixed(2)} s wall, ${r.cpuSeconds.toFixed(2)} s CPU (${r.coresUsed} cores busy)`;
-  for (let run = 0; run < 2; run++) {
+  for (let run = 0; run < speedRuns; run++) {
     one.push(await speedRun(model, 1, run));
     log(`24 jobs on 1 worker: ${show(one[run])}`);
     two.push(await speedRun(model, 2, run));
@@ -92,17 +100,19 @@ try {
   const loadAfterSpeed = loadavg();
   const t1 = Math.min(...one.map((r) => r.wallSeconds));
   const t2 = Math.min(...two.map((r) => r.wallSeconds));
+  const m1 = median(one.map((r) => r.wallSeconds));
+  const m2 = median(two.map((r) => r.wallSeconds));
   const small = memoryRun(model, 'tauMCV+tauRCV=0:0.49:0.01', 1, 'mem-50');
   log(`50-job sweep: peak RSS ${small.peakRssMB.toFixed(0)} MB (${small.wallSeconds.toFixed(1)} s)`);
   const big = memoryRun(model, 'tauMCV+tauRCV=0:0.99:0.01', 10, 'mem-1000');
   log(`1000-job sweep: peak RSS ${big.peakRssMB.toFixed(0)} MB (${big.wallSeconds.toFixed(1)} s)`);
   const result = {
     cores: availableParallelism(),
-    speedup: { jobs: 24, trainOnChipEpochs: trainEpochs, secondsOneWorker: t1, secondsTwoWorkers: t2, speedup: Number((t1 / t2).toFixed(3)), runsOneWorker: one, runsTwoWorkers: two },
+    speedup: { jobs: 24, trainOnChipEpochs: trainEpochs, secondsOneWorker: t1, secondsTwoWorkers: t2, speedup: Number((t1 / t2).toFixed(3)), medianSpeedup: Number((m1 / m2).toFixed(3)), runsOneWorker: one, runsTwoWorkers: two },
     memory: { small, big },
     loadAverage: { before: loadBefore.map((x) => Number(x.toFixed(2))), afterSpeedRuns: loadAfterSpeed.map((x) => Number(x.toFixed(2))), end: loadavg().map((x) => Number(x.toFixed(2))) },
   };
-  if (!json) log(`speed-up with 2 workers: ${result.speedup.speedup}x (${t1.toFixed(2)} s -> ${t2.toFixed(2)} s); 1000-job peak RSS ${big.peakRssMB.toFixed(0)} MB; load ${loadBefore[0].toFixed(2)}`);
+  if (!json) log(`speed-up with 2 workers: ${result.speedup.speedup}x best, ${result.speedup.medianSpeedup}x median (${t1.toFixed(2)} s -> ${t2.toFixed(2)} s); 1000-job peak RSS ${big.peakRssMB.toFixed(0)} MB; load ${loadBefore[0].toFixed(2)}`);
   process.stdout.write(JSON.stringify(result) + '\n');
 } finally {
   rmSync(dir, { recursive: true, force: true });

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { runClassifierTraining, evaluateModelFile, runLagLineExperiment } from '../train/run.js';
+import { runClassifierTraining, evaluateModelFile, runLagLineExperiment } from '../train/index.js';
 import { GlekitError } from '../util/errors.js';
 
 function parseInteger(name: string, min: number) {

@@ -3,7 +3,7 @@
  * describing a descriptor for people (`glekit emulate`, `glekit inspect`).
  */
 import { createHash } from 'node:crypto';
-import { evaluateClassifier } from '../train/classifier.js';
+import { evaluateClassifier } from '../train/index.js';
 import { loadModel, modelToSpec } from '../model/model-file.js';
 import { loadClassificationTask } from '../tasks/index.js';
 import { GlekitError } from '../util/errors.js';

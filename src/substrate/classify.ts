@@ -13,19 +13,15 @@ import { Network } from '../engine/network.js';
 import type { LearningSetup } from '../engine/types.js';
 import type { Presentation } from '../model/model-file.js';
 import type { ClassificationSplit } from '../tasks/types.js';
+import { initialPlateau, stepPlateau, type PlateauSchedule, type PlateauState } from '../train/index.js';
 import { Rng } from '../util/rng.js';
 import type { Substrate } from './target.js';
 
 /**
  * Reduce-on-plateau on validation accuracy: after `patience` epochs without a new best,
- * lr *= factor (not below minLr). The float trainer's original rule, kept here so that
- * the chip's schedule does not move when the float trainer grows new options.
+ * lr *= factor (not below minLr); the float trainer's schedule with its default monitor.
  */
-export interface ChipPlateau {
-  factor: number;
-  patience: number;
-  minLr: number;
-}
+export type ChipPlateau = Pick<PlateauSchedule, 'factor' | 'patience' | 'minLr'>;
 
 export interface ChipEpochRecord {
   epoch: number;
@@ -34,15 +30,6 @@ export interface ChipEpochRecord {
   /** learning rate used during this epoch */
   lr: number;
   seconds: number;
-}
-
-interface PlateauState { lr: number; best: number; epochsSinceBest: number }
-
-function stepPlateau(schedule: ChipPlateau, state: PlateauState, accuracy: number): PlateauState {
-  if (accuracy > state.best) return { lr: state.lr, best: accuracy, epochsSinceBest: 0 };
-  const waited = state.epochsSinceBest + 1;
-  if (waited < schedule.patience) return { ...state, epochsSinceBest: waited };
-  return { lr: Math.max(schedule.minLr, state.lr * schedule.factor), best: state.best, epochsSinceBest: 0 };
 }
 
 export interface ChipTrainingConfig {
@@ -193,7 +180,7 @@ export function trainOnChip(sub: Substrate, config: ChipTrainingConfig, train: C
   const bt = makeBatch(chip);
   const history: ChipEpochRecord[] = [];
   const total = batchesPerEpoch * config.epochs;
-  let plateau: PlateauState = { lr: config.learning.lr, best: -Infinity, epochsSinceBest: 0 };
+  let plateau: PlateauState = initialPlateau(config.learning.lr);
   for (let epoch = 0; epoch < config.epochs; epoch++) {
     host.learning = { ...host.learning!, lr: plateau.lr };
     const started = performance.now();
@@ -212,7 +199,7 @@ export function trainOnChip(sub: Substrate, config: ChipTrainingConfig, train: C
       seconds: (performance.now() - started) / 1000,
     };
     history.push(record);
-    if (config.plateau !== null) plateau = stepPlateau(config.plateau, plateau, record.validationAccuracy);
+    if (config.plateau !== null) plateau = stepPlateau({ ...config.plateau, monitor: 'validationAccuracy' }, plateau, record.validationAccuracy);
     hooks.onEpoch?.(record);
   }
   return { history };
