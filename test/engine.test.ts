@@ -49,6 +49,25 @@ describe('one neuron, derived by hand', () => {
     expect(L.prospU[0]).toBeCloseTo(0.171375, 14);
   });
 
+  it('moves tau_m by tauLrFactor x lr x its gradient under SGD, and the weights by lr alone', () => {
+    const updates = (tauLrFactor: number | undefined): { dTau: number; dW: number; gTau: number; gW: number } => {
+      const net = new Network(oneNeuron(true, 1), { learning: { ...DEFAULT_LEARNING, lr: 0.01, learnTauM: true, tauLrFactor } });
+      const x = Float64Array.of(1), y = Float64Array.of(1);
+      const L = net.layers[0];
+      net.step(x, y, 'learn');
+      const tau0 = L.tauM[0], w0 = L.weights[0];
+      net.step(x, y, 'learn');
+      return { dTau: L.tauM[0] - tau0, dW: L.weights[0] - w0, gTau: L.gradTauM[0], gW: L.gradWeights[0] };
+    };
+    const plain = updates(undefined);
+    const fast = updates(250);
+    expect(plain.gTau).not.toBe(0);
+    expect(plain.dTau).toBeCloseTo(-0.01 * plain.gTau, 14);
+    expect(fast.gTau).toBe(plain.gTau); // the first learning step saw the same state
+    expect(fast.dTau).toBeCloseTo(-0.01 * 250 * plain.gTau, 12);
+    expect(fast.dW).toBe(plain.dW);
+  });
+
   it('without prospective errors passes the instantaneous error through', () => {
     const net = new Network(oneNeuron(false, 1));
     const x = Float64Array.of(1), y = Float64Array.of(1);

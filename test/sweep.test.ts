@@ -186,6 +186,8 @@ describe('glekit robustness (worker threads, real process)', () => {
       [['--vary', 'noiseStd=-1', '--seeds', '1', '--out', join(dir, 'x5')], /noiseStd.*must be at least 0/],
       [['--vary', 'weightBits=4', '--seeds', '1', '--reset-state', '--out', join(dir, 'x7')], /--reset-state .* needs --train-on-chip/],
       [['--vary', 'weightBits=4', '--seeds', '1', '--split', 'train', '--out', join(dir, 'x8')], /--split: must be test or validation/],
+      [['--vary', 'weightBits=4', '--seeds', '1', '--train-on-chip', '1', '--tau-lr-factor', '100', '--out', join(dir, 'x9')], /--tau-lr-factor .* needs --learn-tau/],
+      [['--vary', 'weightBits=4', '--seeds', '1', '--train-on-chip', '1', '--learn-tau', '--tau-lr-factor', '-2', '--out', join(dir, 'x10')], /tau-lr-factor/],
     ];
     for (const [extra, message] of cases) {
       const res = glekit('robustness', '--model', modelPath, '--hw', 'ideal', ...extra);

@@ -34,6 +34,7 @@ export function registerRobustnessCommand(program: Command): void {
     .option('--train-on-chip <epochs>', 'train in the loop on each chip for this many epochs before measuring', integer('train-on-chip', 0), 0)
     .option('--learn-tau', 'learn tau_m while training on the chip (needs --train-on-chip)')
     .option('--chip-lr <lr>', 'learning rate of training in the loop (default 1e-3)', positive('chip-lr'))
+    .option('--tau-lr-factor <x>', 'learning rate of tau_m as a multiple of --chip-lr (needs --learn-tau; default 1)', positive('tau-lr-factor'))
     .option('--reset-state', 'training in the loop resets the chip\'s state before each batch, as evaluation does (default: carry it, as the float trainer)')
     .option('--split <split>', 'test | validation', 'test')
     .option('--workers <n>', 'worker threads (default: all cores)', integer('workers', 1))
@@ -41,12 +42,12 @@ export function registerRobustnessCommand(program: Command): void {
     .option('--no-plots', 'skip the SVG/PNG plots')
     .option('--json', 'print { points: [ { params, accuracyMean, accuracyStd, n } ] } as the last line of stdout')
     .option('--quiet', 'no progress output')
-    .action(async (opts: { model: string; hw: string; vary: string[]; seeds: number; trainOnChip: number; learnTau?: boolean; chipLr?: number; resetState?: boolean;
+    .action(async (opts: { model: string; hw: string; vary: string[]; seeds: number; trainOnChip: number; learnTau?: boolean; chipLr?: number; tauLrFactor?: number; resetState?: boolean;
       split: string; workers?: number; out: string; plots: boolean; json?: boolean; quiet?: boolean }) => {
       if (opts.split !== 'test' && opts.split !== 'validation') throw new GlekitError(`option --split: must be test or validation (got ${JSON.stringify(opts.split)})`);
       const result = await runSweep({
         model: opts.model, hw: opts.hw, vary: opts.vary, seeds: opts.seeds, trainOnChip: opts.trainOnChip, learnTau: opts.learnTau,
-        chipLr: opts.chipLr, resetState: opts.resetState, split: opts.split, out: opts.out, workers: opts.workers, plots: opts.plots, quiet: opts.quiet,
+        chipLr: opts.chipLr, tauLrFactor: opts.tauLrFactor, resetState: opts.resetState, split: opts.split, out: opts.out, workers: opts.workers, plots: opts.plots, quiet: opts.quiet,
         command: ['glekit', ...process.argv.slice(2)].join(' '),
       });
       const table = formatTable(result.axes, result.points, opts.trainOnChip > 0);

@@ -340,7 +340,7 @@ export class Network {
       this.optimize(layer.bias, layer.gradBias, layer.optBias, lr);
     }
     if (learning.learnTauM) {
-      this.optimize(layer.tauM, layer.gradTauM, layer.optTauM, lr);
+      this.optimize(layer.tauM, layer.gradTauM, layer.optTauM, lr * (learning.tauLrFactor ?? 1));
     }
     if (learning.tauMin > 0) {
       // as the reference setup does: both time constants are kept above the floor after every update

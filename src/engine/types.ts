@@ -43,6 +43,12 @@ export interface LearningSetup {
   readonly learnWeights: boolean;
   readonly learnBiases: boolean;
   readonly learnTauM: boolean;
+  /**
+   * tau_m's learning rate as a multiple of the layer's (default 1). Under plain SGD the
+   * tau_m gradients of a trained network are orders of magnitude below what moves a time
+   * constant of its size, so compensating mismatch needs its own rate.
+   */
+  readonly tauLrFactor?: number;
   /** learned time constants are clamped to at least this after each update */
   readonly tauMin: number;
 }

@@ -13,7 +13,7 @@ import { Network } from '../engine/network.js';
 import type { LearningSetup } from '../engine/types.js';
 import type { Presentation } from '../model/model-file.js';
 import type { ClassificationSplit } from '../tasks/types.js';
-import { initialPlateau, stepPlateau, type PlateauSchedule, type PlateauState } from '../train/index.js';
+import { batchBuffers, countCorrect, fillInput, fillOneHot, initialPlateau, stepPlateau, type BatchBuffers, type PlateauSchedule, type PlateauState } from '../train/index.js';
 import { Rng } from '../util/rng.js';
 import type { Substrate } from './target.js';
 
@@ -51,46 +51,18 @@ export interface ChipTrainingConfig {
   resetEachBatch?: boolean;
 }
 
-interface Batch { x: FloatArray; y: FloatArray; score: Float64Array }
-
-function makeBatch(net: Network): Batch {
-  return { x: net.newArray(net.batch * net.inputSize), y: net.newArray(net.batch * net.outputSize), score: new Float64Array(net.batch * net.outputSize) };
-}
-
-function fillInput(x: FloatArray, split: ClassificationSplit, indices: ArrayLike<number>, start: number, batch: number,
-  presentation: Presentation, t: number, netInputSize: number): void {
-  const rowSize = split.inputSize;
-  for (let b = 0; b < batch; b++) {
-    const row = indices[start + b] * rowSize;
-    if (presentation.mode === 'static') {
-      for (let i = 0; i < netInputSize; i++) x[b * netInputSize + i] = split.inputs[row + i];
-    } else {
-      x[b] = split.inputs[row + t];
-    }
-  }
-}
-
-function argmaxRow(a: ArrayLike<number>, row: number, n: number): number {
-  let best = 0;
-  for (let j = 1; j < n; j++) if (a[row * n + j] > a[row * n + best]) best = j;
-  return best;
-}
-
 /**
  * One batch for a whole presentation; returns how many were classified right. `learn`
  * is the learning step (null: inference, no target); outputs, when given, receives the
  * read-out scores of each sample (batch x nOut at row offset `start`).
  */
-function presentBatch(net: Network, bt: Batch, split: ClassificationSplit, indices: ArrayLike<number>, start: number,
+function presentBatch(net: Network, bt: BatchBuffers, split: ClassificationSplit, indices: ArrayLike<number>, start: number,
   presentation: Presentation, learn: ((x: FloatArray, y: FloatArray) => void) | null, outputs: Float64Array | null, reset = false): number {
   const { x, y, score } = bt;
   const batch = net.batch;
   const nOut = net.outputSize;
   if (presentation.mode === 'sequence' || reset) net.resetState();
-  if (learn !== null) {
-    y.fill(0);
-    for (let b = 0; b < batch; b++) y[b * nOut + split.labels[indices[start + b]]] = 1;
-  }
+  if (learn !== null) fillOneHot(y, split.labels, indices, start, batch, nOut);
   score.fill(0);
   for (let t = 0; t < presentation.stepsPerSample; t++) {
     if (presentation.mode === 'sequence' || t === 0) fillInput(x, split, indices, start, batch, presentation, t, net.inputSize);
@@ -104,9 +76,7 @@ function presentBatch(net: Network, bt: Batch, split: ClassificationSplit, indic
   }
   if (presentation.readout === 'last') score.set(net.top.r);
   if (outputs !== null) outputs.set(score, start * nOut);
-  let correct = 0;
-  for (let b = 0; b < batch; b++) if (argmaxRow(score, b, nOut) === split.labels[indices[start + b]]) correct++;
-  return correct;
+  return countCorrect(score, split.labels, indices, start, batch, nOut);
 }
 
 export interface ChipEvaluation {
@@ -128,7 +98,7 @@ export function evaluateOnChip(sub: Substrate, presentation: Presentation, split
   while (done < split.count) {
     const batch = Math.min(evalBatchSize, split.count - done);
     const net = sub.network(batch);
-    correct += presentBatch(net, makeBatch(net), split, order, done, presentation, null, outputs);
+    correct += presentBatch(net, batchBuffers(net), split, order, done, presentation, null, outputs);
     done += batch;
   }
   return { accuracy: correct / split.count, correct, outputs };
@@ -177,7 +147,7 @@ export function trainOnChip(sub: Substrate, config: ChipTrainingConfig, train: C
       sub.realiseInto(chip);
     };
   }
-  const bt = makeBatch(chip);
+  const bt = batchBuffers(chip);
   const history: ChipEpochRecord[] = [];
   const total = batchesPerEpoch * config.epochs;
   let plateau: PlateauState = initialPlateau(config.learning.lr);

@@ -62,6 +62,8 @@ export interface JobRecord {
   trainOnChip: number;
   learnTau: boolean;
   chipLr: number | null;
+  /** present only when tau_m learned at its own rate */
+  tauLrFactor?: number;
   resetState: boolean;
   metrics: JobMetrics;
   timing: { seconds: number; finishedAt: string };
@@ -111,6 +113,7 @@ export function chipTrainingConfig(ctx: JobContext, seed: number): ChipTrainingC
     ...trained,
     lr: s.chipLr,
     learnTauM: s.learnTau,
+    tauLrFactor: s.tauLrFactor ?? 1,
     // as the float engine requires of every time constant: not below dt
     tauMin: s.learnTau ? ctx.spec.dt : trained.tauMin ?? 0,
   };
@@ -158,6 +161,7 @@ export function runJob(ctx: JobContext, job: Job): JobRecord {
     trainOnChip: s.trainOnChip,
     learnTau: s.learnTau,
     chipLr: s.trainOnChip > 0 ? s.chipLr : null,
+    ...(s.tauLrFactor !== undefined ? { tauLrFactor: s.tauLrFactor } : {}),
     resetState: s.resetState,
     metrics: {
       accuracy,

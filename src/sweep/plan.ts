@@ -108,6 +108,8 @@ export interface SweepSettings {
   learnTau: boolean;
   /** learning rate of training in the loop */
   chipLr: number;
+  /** tau_m's learning rate as a multiple of chipLr; absent when 1, so that older sweeps keep their job ids */
+  tauLrFactor?: number;
   /** training in the loop resets the chip's state before each batch (ChipTrainingConfig.resetEachBatch) */
   resetState: boolean;
   kernels: string;

@@ -41,6 +41,8 @@ export interface SweepOptions {
   trainOnChip?: number;
   learnTau?: boolean;
   chipLr?: number;
+  /** tau_m's learning rate as a multiple of chipLr (needs learnTau; default 1) */
+  tauLrFactor?: number;
   /** training in the loop resets the chip's state before each batch */
   resetState?: boolean;
   split?: 'test' | 'validation';
@@ -260,6 +262,9 @@ export async function runSweep(opts: SweepOptions): Promise<SweepResult> {
   if (resetState && trainOnChip === 0) throw new GlekitError('--reset-state changes training on the chip: it needs --train-on-chip EPOCHS');
   const chipLr = opts.chipLr ?? DEFAULT_CHIP_LR;
   if (!(chipLr > 0) || !Number.isFinite(chipLr)) throw new ValidationError('arguments', '--chip-lr', opts.chipLr, 'must be a positive number');
+  const tauLrFactor = opts.tauLrFactor ?? 1;
+  if (!(tauLrFactor > 0) || !Number.isFinite(tauLrFactor)) throw new ValidationError('arguments', '--tau-lr-factor', opts.tauLrFactor, 'must be a positive number');
+  if (tauLrFactor !== 1 && !learnTau) throw new GlekitError('--tau-lr-factor sets the rate of tau_m learning: it needs --learn-tau');
   const workerCount = opts.workers ?? availableParallelism();
   requireInt('--workers', workerCount, 0);
   const split = opts.split ?? 'test';
@@ -286,6 +291,7 @@ export async function runSweep(opts: SweepOptions): Promise<SweepResult> {
     trainOnChip,
     learnTau,
     chipLr,
+    ...(tauLrFactor !== 1 ? { tauLrFactor } : {}),
     resetState,
     kernels: defaultKernels().name,
   };
@@ -327,7 +333,9 @@ export async function runSweep(opts: SweepOptions): Promise<SweepResult> {
   }
 
   const summary = summarise(points, done.values());
-  const title = `${model.task} on ${profile.name}${trainOnChip > 0 ? `, ${trainOnChip} epochs in the loop${learnTau ? ' learning tau_m' : ''}${resetState ? ', state reset per batch' : ''}` : ''}`;
+  const inLoop = `, ${trainOnChip} epoch${trainOnChip === 1 ? '' : 's'} in the loop at lr ${chipLr}` +
+    `${learnTau ? ` learning tau_m${tauLrFactor !== 1 ? ` (x${tauLrFactor})` : ''}` : ''}${resetState ? ', state reset per batch' : ''}`;
+  const title = `${model.task} on ${profile.name}${trainOnChip > 0 ? inLoop : ''}`;
   const header = `# ${title}\n\nmodel ${model.contentHash}, ${seeds} chips per point (seeds 1..${seeds}), ${split} split, ${jobs.length} jobs`;
   const files = writeSummaryFiles(dir, axes, summary, trainOnChip > 0, header);
   if (opts.plots !== false) files.push(...await writeSweepPlots(dir, axes, summary, title));

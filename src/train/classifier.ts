@@ -19,6 +19,7 @@ import { GlekitError } from '../util/errors.js';
 import { Rng } from '../util/rng.js';
 import { captureTrainingState, restoreTrainingState, type TrainingState } from './checkpoint.js';
 import { initLayers, type InitOptions, type LayerArchitecture } from './init.js';
+import { batchBuffers, countCorrect, fillInput, fillOneHot, type BatchBuffers } from './presentation.js';
 
 export interface ClassifierConfig {
   task: string;
@@ -150,31 +151,6 @@ function checkPresentation(presentation: Presentation, split: ClassificationSpli
   }
 }
 
-/** Writes one batch of samples (by index) into the step input, for step t of the presentation. */
-function fillInput(x: FloatArray, split: ClassificationSplit, indices: ArrayLike<number>, start: number, batch: number,
-  presentation: Presentation, t: number, netInputSize: number): void {
-  const rowSize = split.inputSize;
-  for (let b = 0; b < batch; b++) {
-    const row = indices[start + b] * rowSize;
-    if (presentation.mode === 'static') {
-      for (let i = 0; i < netInputSize; i++) x[b * netInputSize + i] = split.inputs[row + i];
-    } else {
-      x[b] = split.inputs[row + t];
-    }
-  }
-}
-
-function fillOneHot(y: FloatArray, labels: Uint8Array, indices: ArrayLike<number>, start: number, batch: number, nClasses: number): void {
-  y.fill(0);
-  for (let b = 0; b < batch; b++) y[b * nClasses + labels[indices[start + b]]] = 1;
-}
-
-function argmaxRow(a: FloatArray, row: number, n: number): number {
-  let best = 0;
-  for (let j = 1; j < n; j++) if (a[row * n + j] > a[row * n + best]) best = j;
-  return best;
-}
-
 /** Sum over the batch of the loss of the output rates r against the labels. */
 function batchLoss(loss: LossName, r: FloatArray, labels: Uint8Array, indices: ArrayLike<number>, start: number, batch: number, nOut: number): number {
   let total = 0;
@@ -199,15 +175,10 @@ function batchLoss(loss: LossName, r: FloatArray, labels: Uint8Array, indices: A
   return total;
 }
 
-export interface Batcher { net: Network; x: FloatArray; y: FloatArray; score: FloatArray }
+export interface Batcher extends BatchBuffers { net: Network }
 
 function makeBatcher(net: Network): Batcher {
-  return {
-    net,
-    x: net.newArray(net.batch * net.inputSize),
-    y: net.newArray(net.batch * net.outputSize),
-    score: new Float64Array(net.batch * net.outputSize) as FloatArray,
-  };
+  return { net, ...batchBuffers(net) };
 }
 
 interface BatchResult { correct: number; lossSum: number }
@@ -243,9 +214,7 @@ function presentBatch(bt: Batcher, split: ClassificationSplit, indices: ArrayLik
   } else {
     lossSum /= Math.max(1, presentation.stepsPerSample - presentation.settleSteps);
   }
-  let correct = 0;
-  for (let b = 0; b < batch; b++) if (argmaxRow(score, b, nOut) === split.labels[indices[start + b]]) correct++;
-  out.correct = correct;
+  out.correct = countCorrect(score, split.labels, indices, start, batch, nOut);
   out.lossSum = lossSum;
 }
 

@@ -14,3 +14,4 @@ export {
   evaluateModelFile, presetFor, runClassifierTraining, runLagLineExperiment,
   type EvalSummary, type LagLineRequest, type TrainRequest, type TrainSummary,
 } from './run.js';
+export { batchBuffers, countCorrect, fillInput, fillOneHot, type BatchBuffers } from './presentation.js';
