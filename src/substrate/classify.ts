@@ -46,7 +46,8 @@ export interface ChipTrainingConfig {
    * trainer carries the state from one batch to the next, which is harmless where
    * tau_r = tau_m (the prospective rate does not depend on the membrane's past) but lets
    * the previous sample leak into the rates of a mismatched chip. Default false: the
-   * float trainer's schedule.
+   * float trainer's schedule for held samples. Sequences always start from rest here
+   * (the float trainer's 'reset'; its 'carry' option has no chip counterpart yet).
    */
   resetEachBatch?: boolean;
 }
