@@ -53,6 +53,21 @@ function oneLayer(nIn: number, nOut: number, phi: ActivationName, weights: Float
   return { dtype: 'float64', dt: 0.1, gamma: 0, beta: 1, loss: 'mse', prospectiveErrors: false, layers: [layer] };
 }
 
+describe('evaluation on a chip', () => {
+  it('starts every batch from rest: a mismatched chip gives the same read-out whatever was evaluated before', () => {
+    const spec = leSpec(40, 3, 'float64');
+    const profile = withOverrides(loadProfile('ideal'), { tauMCV: 0.3, tauRCV: 0.3 });
+    const sub = substrateFor(spec, profile, 3, { kernels: typescriptKernels });
+    // 300 samples in batches of 128: the second and third batch, and the second evaluation,
+    // run on the substrate's cached network after another batch (Substrate.network resets it)
+    const first = evaluateOnChip(sub, PRESENTATION, DATA.test, 128, { outputs: true });
+    const again = evaluateOnChip(sub, PRESENTATION, DATA.test, 128, { outputs: true });
+    const oneBatch = evaluateOnChip(sub, PRESENTATION, DATA.test, DATA.test.count, { outputs: true });
+    expect(bits(again.outputs!)).toEqual(bits(first.outputs!));
+    expect(bits(oneBatch.outputs!)).toEqual(bits(first.outputs!));
+  });
+});
+
 describe('ideal is the float target, bit for bit', () => {
   it('evaluates to the same read-out and accuracy for any chip seed, float64 and float32', () => {
     for (const dtype of ['float64', 'float32'] as const) {
