@@ -12,6 +12,8 @@ import {
   CapacityError, FIXED_STATE_RANGE, Substrate, evaluateOnChip, substrateFor, trainOnChip, type ChipTrainingConfig,
 } from '../src/substrate/index.js';
 import { generateYinYang } from '../src/tasks/yinyang.js';
+import { generateMnist1d } from '../src/tasks/mnist1d.js';
+import { MNIST1D_PRESET } from '../src/train/presets.js';
 import { buildSpec, evaluateClassifier, trainClassifier, type ClassifierConfig } from '../src/train/classifier.js';
 import { initLayers } from '../src/train/init.js';
 
@@ -129,6 +131,33 @@ describe('ideal is the float target, bit for bit', () => {
       });
     }
   }
+});
+
+describe('training sequences in the loop', () => {
+  it('follows the float trainer bit for bit, with the state carried or reset between batches', () => {
+    const data = generateMnist1d({ seed: 5, length: 24, trainCount: 120, testCount: 10, validationFraction: 1 / 6 });
+    const taus = { tauM: [0.6, 0.6, 1.2, 1.2, 1.2, 1.2], tauR: [0.2, 0.2, 0.2, 0.2, 1.2, 1.2] };
+    const weightsAfter: Record<string, Buffer> = {};
+    for (const start of ['carry', 'reset'] as const) {
+      const c: ClassifierConfig = {
+        ...MNIST1D_PRESET, seed: 6, epochs: 2, batchSize: 25, evalBatchSize: 20, plateau: null, trainingSequenceStart: start,
+        layers: [{ size: 6, phi: 'linear', ...taus }, { size: 6, phi: 'tanh', ...taus }, { size: 10, phi: 'linear', tauM: 1.2, tauR: 1.2 }],
+        presentation: { mode: 'sequence', stepsPerSample: 24, settleSteps: 0, readout: 'sum' },
+      };
+      const float = trainClassifier(c, data.train, data.validation, { kernels: typescriptKernels });
+      const sub = substrateFor(buildSpec(c, 1), loadProfile('ideal'), 99, { kernels: typescriptKernels });
+      const chip = trainOnChip(sub, {
+        seed: c.seed, epochs: c.epochs, batchSize: c.batchSize, learning: { ...DEFAULT_LEARNING, ...c.learning },
+        presentation: c.presentation, evalBatchSize: c.evalBatchSize, plateau: null, trainingSequenceStart: start,
+      }, data.train, data.validation);
+      expect(chip.history.map((h) => h.validationAccuracy)).toEqual(float.history.map((h) => h.validationAccuracy));
+      const after = sub.parameters();
+      float.layers.forEach((l, i) => expect(bits(after[i].weights)).toEqual(bits(l.weights)));
+      weightsAfter[start] = bits(after[1].weights);
+    }
+    // the two schedules are different training runs
+    expect(weightsAfter.carry.equals(weightsAfter.reset)).toBe(false);
+  });
 });
 
 describe('time constants', () => {

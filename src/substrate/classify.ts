@@ -46,10 +46,15 @@ export interface ChipTrainingConfig {
    * trainer carries the state from one batch to the next, which is harmless where
    * tau_r = tau_m (the prospective rate does not depend on the membrane's past) but lets
    * the previous sample leak into the rates of a mismatched chip. Default false: the
-   * float trainer's schedule for held samples. Sequences always start from rest here
-   * (the float trainer's 'reset'; its 'carry' option has no chip counterpart yet).
+   * float trainer's schedule for held samples.
    */
   resetEachBatch?: boolean;
+  /**
+   * Sequences start from rest in every training batch ('reset', the default) or where
+   * the previous batch left the chip ('carry'), as ClassifierConfig.trainingSequenceStart
+   * does in the float trainer; resetEachBatch overrides 'carry'.
+   */
+  trainingSequenceStart?: 'reset' | 'carry';
 }
 
 /**
@@ -62,7 +67,7 @@ function presentBatch(net: Network, bt: BatchBuffers, split: ClassificationSplit
   const { x, y, score } = bt;
   const batch = net.batch;
   const nOut = net.outputSize;
-  if (presentation.mode === 'sequence' || reset) net.resetState();
+  if (reset) net.resetState();
   if (learn !== null) fillOneHot(y, split.labels, indices, start, batch, nOut);
   score.fill(0);
   for (let t = 0; t < presentation.stepsPerSample; t++) {
@@ -149,6 +154,8 @@ export function trainOnChip(sub: Substrate, config: ChipTrainingConfig, train: C
     };
   }
   const bt = batchBuffers(chip);
+  const resetEachBatch = config.resetEachBatch === true ||
+    (config.presentation.mode === 'sequence' && config.trainingSequenceStart !== 'carry');
   const history: ChipEpochRecord[] = [];
   const total = batchesPerEpoch * config.epochs;
   let plateau: PlateauState = initialPlateau(config.learning.lr);
@@ -158,7 +165,7 @@ export function trainOnChip(sub: Substrate, config: ChipTrainingConfig, train: C
     const order = Rng.derive(config.seed, 1000 + epoch).permutation(train.count);
     let correct = 0;
     for (let k = 0; k < batchesPerEpoch; k++) {
-      correct += presentBatch(chip, bt, train, order, k * config.batchSize, config.presentation, learnStep, null, config.resetEachBatch === true);
+      correct += presentBatch(chip, bt, train, order, k * config.batchSize, config.presentation, learnStep, null, resetEachBatch);
       hooks.onBatch?.(epoch * batchesPerEpoch + k + 1, total);
     }
     if (sub.transparent) sub.setParameters(chip.layers);

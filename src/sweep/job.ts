@@ -126,6 +126,8 @@ export function chipTrainingConfig(ctx: JobContext, seed: number): ChipTrainingC
     evalBatchSize: num(t.evalBatchSize, 1000),
     plateau: null,
     resetEachBatch: s.resetState,
+    // as the model was trained: the float trainer's record of how sequences started
+    trainingSequenceStart: t.trainingSequenceStart === 'carry' ? 'carry' : 'reset',
   };
 }
 
