@@ -11,6 +11,7 @@
 import { formatFromParts, type Descriptor, type DescriptorLayer } from '../src/emulator/descriptor.js';
 import { benchC, cEngineAvailable, encodeDescriptor, FixedEngine } from '../src/emulator/index.js';
 import { Rng } from '../src/util/rng.js';
+import { median } from '../src/util/stats.js';
 
 const SHAPES = [[2, 30, 30, 3], [40, 100, 100, 10], [784, 300, 100, 10]];
 
@@ -47,11 +48,6 @@ function benchDescriptor(sizes: number[], seed: number): Descriptor {
       layers,
     },
   };
-}
-
-function median(a: number[]): number {
-  const s = [...a].sort((x, y) => x - y);
-  return s[Math.floor(s.length / 2)];
 }
 
 function measureTs(d: Descriptor, seconds: number, repeats: number): number {

@@ -26,6 +26,7 @@ import { layerToModel, makeModelFile, saveModel } from '../src/model/model-file.
 import { runSweep } from '../src/sweep/index.js';
 import { YINYANG_PRESET } from '../src/train/presets.js';
 import { initLayers } from '../src/train/init.js';
+import { median } from '../src/util/stats.js';
 
 const json = process.argv.includes('--json');
 const modelArg = process.argv.indexOf('--model');
@@ -60,10 +61,6 @@ if (!Number.isInteger(trainEpochs) || trainEpochs < 1) throw new Error(`--epochs
 const runsFlag = process.argv.indexOf('--runs');
 const speedRuns = runsFlag > 0 ? Number(process.argv[runsFlag + 1]) : 3;
 if (!Number.isInteger(speedRuns) || speedRuns < 1) throw new Error(`--runs: a positive integer, got ${process.argv[runsFlag + 1]}`);
-const median = (xs: number[]): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 === 1 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-};
 
 async function speedRun(model: string, workers: number, run: number): Promise<SpeedRun> {
   const cpu0 = process.cpuUsage();

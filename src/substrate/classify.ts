@@ -13,7 +13,10 @@ import { Network } from '../engine/network.js';
 import type { LearningSetup } from '../engine/types.js';
 import type { Presentation } from '../model/model-file.js';
 import type { ClassificationSplit } from '../tasks/types.js';
-import { batchBuffers, countCorrect, fillInput, fillOneHot, initialPlateau, stepPlateau, type BatchBuffers, type PlateauSchedule, type PlateauState } from '../train/index.js';
+import {
+  batchBuffers, countCorrect, fillInput, fillOneHot, initialPlateau, stepPlateau, trainingBatchStartsAtRest,
+  type BatchBuffers, type PlateauSchedule, type PlateauState, type SequenceStart,
+} from '../train/index.js';
 import { Rng } from '../util/rng.js';
 import type { Substrate } from './target.js';
 
@@ -54,7 +57,7 @@ export interface ChipTrainingConfig {
    * the previous batch left the chip ('carry'), as ClassifierConfig.trainingSequenceStart
    * does in the float trainer; resetEachBatch overrides 'carry'.
    */
-  trainingSequenceStart?: 'reset' | 'carry';
+  trainingSequenceStart?: SequenceStart;
 }
 
 /**
@@ -154,8 +157,7 @@ export function trainOnChip(sub: Substrate, config: ChipTrainingConfig, train: C
     };
   }
   const bt = batchBuffers(chip);
-  const resetEachBatch = config.resetEachBatch === true ||
-    (config.presentation.mode === 'sequence' && config.trainingSequenceStart !== 'carry');
+  const resetEachBatch = trainingBatchStartsAtRest(config.presentation, config.trainingSequenceStart, config.resetEachBatch === true);
   const history: ChipEpochRecord[] = [];
   const total = batchesPerEpoch * config.epochs;
   let plateau: PlateauState = initialPlateau(config.learning.lr);
@@ -177,7 +179,7 @@ export function trainOnChip(sub: Substrate, config: ChipTrainingConfig, train: C
       seconds: (performance.now() - started) / 1000,
     };
     history.push(record);
-    if (config.plateau !== null) plateau = stepPlateau({ ...config.plateau, monitor: 'validationAccuracy' }, plateau, record.validationAccuracy);
+    if (config.plateau !== null) plateau = stepPlateau(config.plateau, plateau, record.validationAccuracy);
     hooks.onEpoch?.(record);
   }
   return { history };

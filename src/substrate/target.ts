@@ -25,6 +25,7 @@ import {
   type ResolvedTimeConstant,
 } from '../hw/index.js';
 import { GlekitError } from '../util/errors.js';
+import { median } from '../util/stats.js';
 import { Rng } from '../util/rng.js';
 import { buildHooks, type LayerImperfections } from './hooks.js';
 import { realisedActivation, rateRange } from './nonlinearity.js';
@@ -61,12 +62,6 @@ export interface RealisedLayer {
   /** per-matrix weight scale (value of one integer code), null for float weights */
   weightScale: number | null;
   biasScale: number | null;
-}
-
-function median(values: number[]): number {
-  const s = [...values].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 === 1 ? s[m] : (s[m - 1] + s[m]) / 2;
 }
 
 function isIdentity(rep: ResolvedTauRepresentation): boolean {

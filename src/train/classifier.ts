@@ -19,7 +19,7 @@ import { GlekitError } from '../util/errors.js';
 import { Rng } from '../util/rng.js';
 import { captureTrainingState, restoreTrainingState, type TrainingState } from './checkpoint.js';
 import { initLayers, type InitOptions, type LayerArchitecture } from './init.js';
-import { batchBuffers, countCorrect, fillInput, fillOneHot, type BatchBuffers } from './presentation.js';
+import { batchBuffers, countCorrect, fillInput, fillOneHot, trainingBatchStartsAtRest, type BatchBuffers, type SequenceStart } from './presentation.js';
 
 export interface ClassifierConfig {
   task: string;
@@ -51,7 +51,7 @@ export interface ClassifierConfig {
    * the published GLE script does. Evaluation always starts each sequence from rest, so a
    * prediction never depends on the sequence before it. Default 'reset'.
    */
-  trainingSequenceStart?: 'reset' | 'carry';
+  trainingSequenceStart?: SequenceStart;
 }
 
 export type PlateauMonitor = 'validationAccuracy' | 'validationLoss' | 'trainLoss';
@@ -280,12 +280,11 @@ export function trainClassifier(config: ClassifierConfig, train: ClassificationS
   let trainingSeconds = resume?.trainingSeconds ?? 0;
   const result: BatchResult = { correct: 0, lossSum: 0 };
   const testEvery = config.testEvery ?? 0;
-  // A held sample settles from any state, so held presentations never reset. Sequences
-  // start from rest unless the config carries state over. Starting every batch from 0
-  // sends all its sequences through the same start-up transient at once, with errors of
-  // one sign across the batch; on MNIST-1D that cost about 8 points of test accuracy in
-  // a seed (84 % against 92 % when carrying the state, as the published script does).
-  const resetEachBatch = config.presentation.mode === 'sequence' && config.trainingSequenceStart !== 'carry';
+  // Starting every batch of sequences from 0 sends all its sequences through the same
+  // start-up transient at once, with errors of one sign across the batch; on MNIST-1D that
+  // cost about 8 points of test accuracy in a seed (84 % against 92 % when carrying the
+  // state, as the published script does).
+  const resetEachBatch = trainingBatchStartsAtRest(config.presentation, config.trainingSequenceStart);
   for (let epoch = resume?.epochsDone ?? 0; epoch < config.epochs; epoch++) {
     net.learning = { ...net.learning!, lr: plateau.lr };
     const started = performance.now();

@@ -14,4 +14,6 @@ export {
   evaluateModelFile, presetFor, runClassifierTraining, runLagLineExperiment,
   type EvalSummary, type LagLineRequest, type TrainRequest, type TrainSummary,
 } from './run.js';
-export { batchBuffers, countCorrect, fillInput, fillOneHot, type BatchBuffers } from './presentation.js';
+export {
+  batchBuffers, countCorrect, fillInput, fillOneHot, trainingBatchStartsAtRest, type BatchBuffers, type SequenceStart,
+} from './presentation.js';

@@ -8,6 +8,18 @@ import type { Network } from '../engine/network.js';
 import type { Presentation } from '../model/model-file.js';
 import type { ClassificationSplit } from '../tasks/types.js';
 
+/** How a training batch of sequences starts: from rest, or where the previous batch left the network. */
+export type SequenceStart = 'reset' | 'carry';
+
+/**
+ * Whether a training batch starts from rest. A held sample settles from any state, so
+ * held presentations carry the state unless told to reset; sequences reset unless their
+ * start is 'carry'. Evaluation always starts from rest and does not ask.
+ */
+export function trainingBatchStartsAtRest(presentation: Presentation, sequenceStart: SequenceStart | undefined, alwaysReset = false): boolean {
+  return alwaysReset || (presentation.mode === 'sequence' && sequenceStart !== 'carry');
+}
+
 /** The per-batch buffers of one network: step input, one-hot target and read-out score. */
 export interface BatchBuffers { x: FloatArray; y: FloatArray; score: Float64Array }
 
