@@ -8,8 +8,8 @@
  * a linear output, LE time constants (tau_m = tau_r = 20 dt). Weights are random codes;
  * the step costs the same whatever their values.
  */
-import { formatFromParts, type Descriptor, type DescriptorLayer } from '../src/emulator/descriptor.js';
-import { benchC, cEngineAvailable, encodeDescriptor, FixedEngine } from '../src/emulator/index.js';
+import { encodeDescriptor, formatFromParts, type Descriptor, type DescriptorLayer } from '../src/descriptor/index.js';
+import { benchC, cEngineAvailable, FixedEngine } from '../src/emulator/index.js';
 import { Rng } from '../src/util/rng.js';
 import { median } from '../src/util/stats.js';
 

@@ -10,8 +10,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CompileError, compileModel } from '../src/compile/index.js';
+import { decodeDescriptor } from '../src/descriptor/index.js';
 import {
-  FixedEngine, argmax, cHostPath, decodeDescriptor, infoC, outputsSha256, presentationInputs, runPresentation, runPresentationC,
+  FixedEngine, argmax, cHostPath, infoC, outputsSha256, presentationInputs, runPresentation, runPresentationC,
 } from '../src/emulator/index.js';
 import { listProfiles, loadProfile } from '../src/hw/index.js';
 import { loadModel, modelToSpec } from '../src/model/model-file.js';

@@ -7,9 +7,9 @@ import { createHash } from 'node:crypto';
 import { unpack } from 'msgpackr';
 import { beforeAll, describe, expect, it } from 'vitest';
 import {
-  DESCRIPTOR_VERSION, DescriptorError, TRAILER_BYTES, checkC, decodeDescriptor, encodeDescriptor, randomDescriptor, sealDescriptor,
-  type Descriptor,
-} from '../src/emulator/index.js';
+  DESCRIPTOR_VERSION, DescriptorError, TRAILER_BYTES, decodeDescriptor, encodeDescriptor, sealDescriptor, type Descriptor,
+} from '../src/descriptor/index.js';
+import { checkC, randomDescriptor } from '../src/emulator/index.js';
 import { Rng } from '../src/util/rng.js';
 import { decodeMsgpack, ensureFirmware } from './helpers/firmware.js';
 

@@ -6,7 +6,8 @@
  * themselves.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
-import { formatFromParts, FixedEngine, encodeDescriptor, decodeDescriptor, randomDescriptor, randomInputs, traceC, traceTs, type Descriptor, type TraceJob } from '../src/emulator/index.js';
+import { decodeDescriptor, encodeDescriptor, formatFromParts, type Descriptor } from '../src/descriptor/index.js';
+import { FixedEngine, randomDescriptor, randomInputs, traceC, traceTs, type TraceJob } from '../src/emulator/index.js';
 import { Rng } from '../src/util/rng.js';
 import { ensureFirmware } from './helpers/firmware.js';
 

@@ -6,7 +6,8 @@
  */
 import { beforeAll, describe, expect, it } from 'vitest';
 import { compileModel } from '../src/compile/index.js';
-import { FixedEngine, decodeDescriptor, outputsSha256, presentationInputs, runPresentation, runPresentationC } from '../src/emulator/index.js';
+import { decodeDescriptor } from '../src/descriptor/index.js';
+import { FixedEngine, outputsSha256, presentationInputs, runPresentation, runPresentationC } from '../src/emulator/index.js';
 import { Network } from '../src/engine/network.js';
 import { loadProfile } from '../src/hw/index.js';
 import { layerToModel, makeModelFile, modelToSpec, type ModelFile, type Presentation } from '../src/model/model-file.js';

@@ -1,8 +1,9 @@
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { compileModel, writeDescriptorFile } from '../compile/index.js';
+import { loadDescriptorFile } from '../descriptor/index.js';
 import {
-  describeDescriptor, emulateTask, formatDescriptorText, formatReport, loadDescriptorFile, type EngineName,
+  describeDescriptor, emulateTask, formatDescriptorText, formatReport, type EngineName,
 } from '../emulator/index.js';
 import { loadProfile } from '../hw/index.js';
 import { loadModel } from '../model/model-file.js';

@@ -7,7 +7,7 @@
  *             profile and the value ranges the float target reaches on calibration data
  *             (calibrate.ts); time constants as decay factors dt/tau_m and prospective
  *             factors tau_r/tau_m; the nonlinearity as the profile realises it;
- *   write     the descriptor (src/emulator/descriptor.ts, firmware-bridge/DESCRIPTOR.md).
+ *   write     the descriptor (src/descriptor, firmware-bridge/DESCRIPTOR.md).
  *
  * The report lists, per layer and tensor, the format, where it came from, its range,
  * the range seen on the calibration data, and how many values saturated: weights at
@@ -26,7 +26,7 @@ import { VERSION } from '../version.js';
 import {
   DESCRIPTOR_VERSION, LIMITS, encodeDescriptor, descriptorHash, storedRange, type Descriptor, type DescriptorLayer,
   type Nonlinearity, type Placement,
-} from '../emulator/descriptor.js';
+} from '../descriptor/index.js';
 import { FixedEngine, runPresentation } from '../emulator/engine.js';
 import { footprintBytes, presentationInputs } from '../emulator/run.js';
 import { calibrate, loadCalibrationData, maxAbs, type Calibration, type Range } from './calibrate.js';

@@ -8,7 +8,7 @@
 import { checkCapacity, type HwProfile, type ResolvedSettings } from '../hw/index.js';
 import type { ModelFile } from '../model/model-file.js';
 import { GlekitError } from '../util/errors.js';
-import { LIMITS, type Placement } from '../emulator/descriptor.js';
+import { LIMITS, type Placement } from '../descriptor/index.js';
 
 export interface MapViolation {
   limit: string;

@@ -16,7 +16,7 @@ import { FixedFormat, parseFormat, type Overflow, type Rounding } from '../fixed
 import type { ResolvedSettings } from '../hw/index.js';
 import type { Rounding as ProfileRounding } from '../hw/index.js';
 import { GlekitError } from '../util/errors.js';
-import { LIMITS } from '../emulator/descriptor.js';
+import { LIMITS } from '../descriptor/index.js';
 
 export const TENSORS = ['weights', 'bias', 'drive', 'membrane', 'prospective', 'rate', 'input'] as const;
 export type TensorName = (typeof TENSORS)[number];

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { PACKAGE_ROOT } from '../version.js';
 import { GlekitError } from '../util/errors.js';
 import { FixedEngine } from './engine.js';
-import type { Descriptor } from './descriptor.js';
+import type { Descriptor } from '../descriptor/index.js';
 
 export function cHostPath(): string {
   return process.env.GLEKIT_GLE_HOST ?? join(PACKAGE_ROOT, 'build', 'firmware', 'gle_host');

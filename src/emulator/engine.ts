@@ -13,7 +13,7 @@
 import { FixedFormat } from '../fixed/index.js';
 import { fit, pow2, roundShift } from '../fixed/core.js';
 import { quantise } from '../fixed/index.js';
-import type { Descriptor, DescriptorLayer } from './descriptor.js';
+import type { Descriptor, DescriptorLayer } from '../descriptor/index.js';
 
 const NL_IDENTITY = 0;
 const NL_CLAMP = 1;

@@ -1,8 +1,7 @@
 /**
- * The fixed target: device descriptors and the integer engines that run them (this
- * TypeScript emulator, and firmware-bridge's C engine through its host program).
+ * The fixed target: the integer engines that run a device descriptor (src/descriptor): this
+ * TypeScript emulator, and firmware-bridge's C engine through its host program.
  */
-export * from './descriptor.js';
 export { FixedEngine, argmax, quantiseInputs, runPresentation, type OverflowCounts } from './engine.js';
 export {
   benchC, cEngineAvailable, cHostPath, checkC, infoC, runPresentationC, traceC, traceTs, type CFootprint, type TraceJob,

@@ -9,7 +9,7 @@ import { Rng } from '../util/rng.js';
 import { FixedFormat } from '../fixed/index.js';
 import {
   DESCRIPTOR_VERSION, DescriptorError, LIMITS, formatFromParts, validateDescriptor, storedRange, type Descriptor, type DescriptorLayer, type Nonlinearity,
-} from './descriptor.js';
+} from '../descriptor/index.js';
 
 export interface RandomDescriptorOptions {
   maxLayers?: number;

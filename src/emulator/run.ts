@@ -8,7 +8,7 @@ import { loadModel, modelToSpec } from '../model/model-file.js';
 import { loadClassificationTask } from '../tasks/index.js';
 import { GlekitError } from '../util/errors.js';
 import { toReal } from '../fixed/index.js';
-import { descriptorHash, loadDescriptorFile, type Descriptor, type DescriptorLayer } from './descriptor.js';
+import { descriptorHash, loadDescriptorFile, type Descriptor, type DescriptorLayer } from '../descriptor/index.js';
 import { FixedEngine, argmax, quantiseInputs, runPresentation } from './engine.js';
 import { runPresentationC } from './c-engine.js';
 
