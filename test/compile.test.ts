@@ -51,7 +51,7 @@ describe('Yin-Yang on fpga-fixed16', () => {
     expect(Math.abs(accuracy - floatAccuracy)).toBeLessThanOrEqual(0.005);
     const c = runPresentationC(r.bytes, inputs, 3);
     expect(outputsSha256(c)).toBe(outputsSha256(outputs));
-    // 16-bit formats as the profile says, binary points per layer; nothing saturated on calibration data
+    // 16-bit formats as the profile says, binary points per layer; nothing saturated on range data
     const d = decodeDescriptor(r.bytes, 'x');
     for (const l of d.network.layers) expect([l.weightFormat.width, l.membraneFormat.width, l.rateFormat.width]).toEqual([16, 16, 16]);
     expect(r.report.filter((row) => row.saturated > 0)).toEqual([]);
@@ -118,19 +118,20 @@ describe('every shipped profile', () => {
   });
 });
 
-describe('calibration data', () => {
-  it('comes from --calibration when given, and a bad file is named', () => {
+describe('range data', () => {
+  it('comes from --range-data when given, and a bad file is named', () => {
     const file = join(scratch, 'cal.json');
     const rows = Array.from({ length: 50 }, (_, i) => Array.from(data.validation.inputs.subarray(4 * i, 4 * i + 4)));
+    // the format name range-data files had before 'calibration' was kept for board calibration: still read
     writeFileSync(file, JSON.stringify({ format: 'glekit-calibration-data', inputs: rows }));
-    const r = compileModel({ model, profile: loadProfile('loihi2'), calibrationFile: file });
-    expect(r.calibrationSource).toBe(file);
-    expect(r.calibrationSamples).toBe(50);
+    const r = compileModel({ model, profile: loadProfile('loihi2'), rangeFile: file });
+    expect(r.rangeSource).toBe(file);
+    expect(r.rangeSamples).toBe(50);
     expect(r.report.find((row) => row.tensor === 'input')!.values).toBe(200);
-    writeFileSync(file, JSON.stringify({ format: 'glekit-calibration-data', inputs: [[0.1, 0.2, 0.3, 0.4], [0.1, 'x', 0.3, 0.4]] }));
-    expect(() => compileModel({ model, profile: loadProfile('loihi2'), calibrationFile: file })).toThrow(/cal\.json: field 'inputs\[1\]\[1\]' must be a finite number/);
-    writeFileSync(file, JSON.stringify({ format: 'glekit-calibration-data', inputs: [[0.1, 0.2]] }));
-    expect(() => compileModel({ model, profile: loadProfile('loihi2'), calibrationFile: file })).toThrow(/samples have 2 values, the network takes 4/);
+    writeFileSync(file, JSON.stringify({ format: 'glekit-range-data', inputs: [[0.1, 0.2, 0.3, 0.4], [0.1, 'x', 0.3, 0.4]] }));
+    expect(() => compileModel({ model, profile: loadProfile('loihi2'), rangeFile: file })).toThrow(/cal\.json: field 'inputs\[1\]\[1\]' must be a finite number/);
+    writeFileSync(file, JSON.stringify({ format: 'glekit-range-data', inputs: [[0.1, 0.2]] }));
+    expect(() => compileModel({ model, profile: loadProfile('loihi2'), rangeFile: file })).toThrow(/samples have 2 values, the network takes 4/);
   });
 });
 

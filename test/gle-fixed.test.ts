@@ -57,7 +57,7 @@ describe('GLE on the fixed target', () => {
         : { mode, stepsPerSample: 60, settleSteps: 0, readout: 'sum' };
       const model = gleModel(task, mode === 'static' ? 4 : 1, presentation);
       // the ideal profile computes exactly; only the formats given here limit the descriptor
-      const r = compileModel({ model, profile: loadProfile('ideal'), precision: 'weights=16,bias=32,state=32,rate=16,input=16', calibrationSamples: 64 });
+      const r = compileModel({ model, profile: loadProfile('ideal'), precision: 'weights=16,bias=32,state=32,rate=16,input=16', rangeSamples: 64 });
       const d = decodeDescriptor(r.bytes, 'gle');
       expect(d.network.layers[0].nonlinearity.kind).toBe('table');
       expect(new Set(d.network.layers[0].rho).size).toBe(2);

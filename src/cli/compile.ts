@@ -1,5 +1,5 @@
 import { resolve } from 'node:path';
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
 import { compileModel, writeDescriptorFile } from '../compile/index.js';
 import { loadDescriptorFile } from '../descriptor/index.js';
 import {
@@ -8,24 +8,7 @@ import {
 import { loadProfile } from '../hw/index.js';
 import { loadModel } from '../model/model-file.js';
 import { GlekitError } from '../util/errors.js';
-
-/** --json: everything human goes to stderr, and stdout's last line is one JSON object. */
-function printResult(json: boolean, summary: object, human: string): void {
-  if (json) {
-    if (human !== '') process.stderr.write(human + '\n');
-    process.stdout.write(JSON.stringify(summary) + '\n');
-  } else {
-    process.stdout.write(human + '\n');
-  }
-}
-
-function parseCount(name: string, min: number) {
-  return (value: string): number => {
-    const n = Number(value);
-    if (!Number.isInteger(n) || n < min) throw new GlekitError(`option --${name}: must be an integer >= ${min} (got ${JSON.stringify(value)})`);
-    return n;
-  };
-}
+import { integerOption, printResult, renamedOption } from './options.js';
 
 function parseDelays(value: string): number[] {
   return value.split(',').map((v, i) => {
@@ -45,29 +28,31 @@ export function registerCompileCommands(program: Command): void {
     .requiredOption('--hw <profile>', 'hardware profile name (hw-models/NAME.json) or path')
     .requiredOption('--out <file>', 'descriptor to write (NET.gled)')
     .option('--precision <spec>', 'per-layer (default) | profile, and KEY=VALUE entries: weights|bias|drive|membrane|prospective|rate|input|state=WIDTH or =fixed<W,I,Q,O>, KEY@LAYER=..., decay=BITS')
-    .option('--calibration <file>', 'calibration data (JSON {"format":"glekit-calibration-data","inputs":[[...]]}); default: the model task\'s first training samples')
-    .option('--calibration-samples <n>', 'how many task samples to calibrate on', parseCount('calibration-samples', 1))
+    .option('--range-data <file>', 'samples to measure value ranges on (JSON {"format":"glekit-range-data","inputs":[[...]]}); default: the model task\'s first training samples')
+    .option('--range-samples <n>', 'how many task samples to measure ranges on', integerOption('range-samples', 1))
+    .addOption(new Option('--calibration <file>').hideHelp().argParser(renamedOption('--calibration', '--range-data', 'it gives range data; "calibration" names board calibration files')))
+    .addOption(new Option('--calibration-samples <n>').hideHelp().argParser(renamedOption('--calibration-samples', '--range-samples', 'the samples measure value ranges')))
     .option('--delays <list>', 'per-layer transmission delays in steps, e.g. 0,2')
     .option('--json', 'print one JSON summary as the last line of stdout')
-    .action((opts: { model: string; hw: string; out: string; precision?: string; calibration?: string; calibrationSamples?: number; delays?: string; json?: boolean }) => {
+    .action((opts: { model: string; hw: string; out: string; precision?: string; rangeData?: string; rangeSamples?: number; delays?: string; json?: boolean }) => {
       const model = loadModel(opts.model);
       const profile = loadProfile(opts.hw);
       const result = compileModel({
-        model, profile, precision: opts.precision, calibrationFile: opts.calibration, calibrationSamples: opts.calibrationSamples,
+        model, profile, precision: opts.precision, rangeFile: opts.rangeData, rangeSamples: opts.rangeSamples,
         delays: opts.delays === undefined ? undefined : parseDelays(opts.delays),
       });
       writeDescriptorFile(opts.out, result.bytes);
       const human = [
         `compiled ${opts.model} for ${profile.name} (precision ${result.descriptor.header.precision}): ${resolve(opts.out)}, ${result.bytes.length} bytes, ${result.hash}`,
-        `calibration: ${result.calibrationSource}`,
+        `range data: ${result.rangeSource}`,
         `C engine memory for this network: ${result.footprint.total} bytes plus layer records${result.memoryBytes === null ? '' : ` (${profile.name} has ${result.memoryBytes})`}`,
-        'quantisation report (saturated: weights at quantisation; datapath values in a bit-accurate run of the calibration data):',
+        'quantisation report (saturated: weights at quantisation; datapath values in a bit-accurate run of the range data):',
         ...formatReport(result.report),
         ...result.notes.map((n) => `note: ${n}`),
       ].join('\n');
       printResult(!!opts.json, {
         descriptor: resolve(opts.out), descriptorHash: result.hash, bytes: result.bytes.length, profile: profile.name,
-        precision: result.descriptor.header.precision, modelHash: model.contentHash, calibration: result.calibrationSource,
+        precision: result.descriptor.header.precision, modelHash: model.contentHash, rangeData: result.rangeSource,
         placement: result.placement, footprintBytes: result.footprint, memoryBytes: result.memoryBytes, report: result.report, notes: result.notes,
       }, human);
     });
@@ -90,8 +75,8 @@ export function registerCompileCommands(program: Command): void {
     .requiredOption('--task <name>', 'the task the model was trained on')
     .option('--engine <engine>', 'ts | c', 'ts')
     .option('--split <split>', 'test | validation | train', 'test')
-    .option('--data-seed <n>', 'data seed (default: the one recorded at compile time)', parseCount('data-seed', 0))
-    .option('--limit <n>', 'only the first N samples', parseCount('limit', 1))
+    .option('--data-seed <n>', 'data seed (default: the one recorded at compile time)', integerOption('data-seed', 0))
+    .option('--limit <n>', 'only the first N samples', integerOption('limit', 1))
     .option('--model <file>', 'also evaluate this float model (the descriptor\'s source) on the same samples')
     .option('--json', 'print one JSON summary as the last line of stdout')
     .action((opts: { descriptor: string; task: string; engine: string; split: string; dataSeed?: number; limit?: number; model?: string; json?: boolean }) => {

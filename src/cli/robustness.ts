@@ -5,22 +5,7 @@
 import type { Command } from 'commander';
 import { runSweep, formatTable } from '../sweep/index.js';
 import { GlekitError } from '../util/errors.js';
-
-function integer(name: string, min: number) {
-  return (value: string): number => {
-    const n = Number(value);
-    if (!Number.isInteger(n) || n < min) throw new GlekitError(`option --${name}: must be an integer >= ${min} (got ${JSON.stringify(value)})`);
-    return n;
-  };
-}
-
-function positive(name: string) {
-  return (value: string): number => {
-    const n = Number(value);
-    if (!Number.isFinite(n) || !(n > 0)) throw new GlekitError(`option --${name}: must be a positive number (got ${JSON.stringify(value)})`);
-    return n;
-  };
-}
+import { integerOption, positiveOption } from './options.js';
 
 export function registerRobustnessCommand(program: Command): void {
   program
@@ -30,14 +15,14 @@ export function registerRobustnessCommand(program: Command): void {
     .requiredOption('--hw <profile>', 'hardware profile (glekit hw list) or a profile file')
     .option('--vary <NAME=LIST|FROM:TO:STEP>', 'parameter to sweep, repeatable; join names with + to move them together (tauMCV+tauRCV=0,0.1)',
       (v: string, prev: string[]) => [...prev, v], [] as string[])
-    .requiredOption('--seeds <n>', 'chips per point (seeds 1..n)', integer('seeds', 1))
-    .option('--train-on-chip <epochs>', 'train in the loop on each chip for this many epochs before measuring', integer('train-on-chip', 0), 0)
+    .requiredOption('--seeds <n>', 'chips per point (seeds 1..n)', integerOption('seeds', 1))
+    .option('--train-on-chip <epochs>', 'train in the loop on each chip for this many epochs before measuring', integerOption('train-on-chip', 0), 0)
     .option('--learn-tau', 'learn tau_m while training on the chip (needs --train-on-chip)')
-    .option('--chip-lr <lr>', 'learning rate of training in the loop (default 1e-3)', positive('chip-lr'))
-    .option('--tau-lr-factor <x>', 'learning rate of tau_m as a multiple of --chip-lr (needs --learn-tau; default 1)', positive('tau-lr-factor'))
+    .option('--chip-lr <lr>', 'learning rate of training in the loop (default 1e-3)', positiveOption('chip-lr'))
+    .option('--tau-lr-factor <x>', 'learning rate of tau_m as a multiple of --chip-lr (needs --learn-tau; default 1)', positiveOption('tau-lr-factor'))
     .option('--reset-state', 'training in the loop resets the chip\'s state before each batch, as evaluation does (default: carry it, as the float trainer)')
     .option('--split <split>', 'test | validation', 'test')
-    .option('--workers <n>', 'worker threads (default: all cores)', integer('workers', 1))
+    .option('--workers <n>', 'worker threads (default: all cores)', integerOption('workers', 1))
     .requiredOption('--out <dir>', 'directory for the manifest, records, summary and plots (re-run to resume)')
     .option('--no-plots', 'skip the SVG/PNG plots')
     .option('--json', 'print { points: [ { params, accuracyMean, accuracyStd, n } ] } as the last line of stdout')

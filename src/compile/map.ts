@@ -25,7 +25,8 @@ export class CompileError extends GlekitError {
   }
 }
 
-function neurons(n: number): string {
+/** "neuron 0" or "neurons 0..n-1": every neuron of a layer of n. */
+export function neuronsText(n: number): string {
   return n === 1 ? 'neuron 0' : `neurons 0..${n - 1}`;
 }
 
@@ -36,11 +37,11 @@ export function capacityViolations(profile: HwProfile, model: ModelFile): MapVio
   const out: MapViolation[] = [];
   for (const v of checkCapacity(profile, arch)) {
     let where = '';
-    if (v.limit === 'fanIn' && typeof v.layer === 'number') where = ` (every one of its ${neurons(layers[v.layer].outputSize)} needs it)`;
+    if (v.limit === 'fanIn' && typeof v.layer === 'number') where = ` (every one of its ${neuronsText(layers[v.layer].outputSize)} needs it)`;
     else if (v.limit === 'fanOut') {
       const n = v.layer === 'input' ? layers[0].inputSize : typeof v.layer === 'number' ? layers[v.layer].outputSize : 0;
-      where = v.layer === 'input' ? ` (each of input channels 0..${n - 1})` : ` (each of its ${neurons(n)})`;
-    } else if (v.limit === 'outputs' && typeof v.layer === 'number') where = ` (${neurons(layers[v.layer].outputSize)})`;
+      where = v.layer === 'input' ? ` (each of input channels 0..${n - 1})` : ` (each of its ${neuronsText(n)})`;
+    } else if (v.limit === 'outputs' && typeof v.layer === 'number') where = ` (${neuronsText(layers[v.layer].outputSize)})`;
     out.push({ limit: v.limit, layer: v.layer, message: v.message + where });
   }
   layers.forEach((l, i) => {

@@ -1,11 +1,13 @@
 /**
- * The value ranges a network reaches on calibration data, measured on the float target
- * (the truth): per layer the drive s, the membrane u, the prospective potential and the
- * rate, over every step of the model's presentation. The compiler places binary points
- * from them and reports them next to each format's range.
+ * The value ranges a network reaches on range data, measured on the float target (the
+ * truth): per layer the drive s, the membrane u, the prospective potential and the rate,
+ * over every step of the model's presentation. The compiler places binary points from
+ * them and reports them next to each format's range. ("Calibration" in glekit means the
+ * board calibration file only; these are ranges.)
  */
 import { Network } from '../engine/network.js';
 import { modelToSpec, type ModelFile } from '../model/model-file.js';
+import { trainingInfo } from '../model/training-info.js';
 import { loadClassificationTask } from '../tasks/index.js';
 import { GlekitError } from '../util/errors.js';
 import { readJsonFile } from '../util/json-reader.js';
@@ -24,7 +26,7 @@ export interface LayerRanges {
   rate: Range;
 }
 
-export interface CalibrationData {
+export interface RangeData {
   /** count x sampleSize, row-major */
   inputs: Float32Array;
   count: number;
@@ -33,14 +35,16 @@ export interface CalibrationData {
   source: string;
 }
 
-export interface Calibration {
-  data: CalibrationData;
+export interface ValueRanges {
+  data: RangeData;
   input: Range;
   layers: LayerRanges[];
 }
 
-export const DEFAULT_CALIBRATION_SAMPLES = 256;
-export const CALIBRATION_DATA_FORMAT = 'glekit-calibration-data';
+export const DEFAULT_RANGE_SAMPLES = 256;
+export const RANGE_DATA_FORMAT = 'glekit-range-data';
+/** The format name range-data files had before ranges were told apart from calibration; still read. */
+export const LEGACY_RANGE_DATA_FORMAT = 'glekit-calibration-data';
 
 const emptyRange = (): Range => ({ min: Infinity, max: -Infinity, count: 0 });
 
@@ -58,16 +62,17 @@ export function maxAbs(r: Range): number {
 }
 
 /**
- * Calibration samples: a JSON file (`{"format": "glekit-calibration-data", "inputs":
- * [[...], ...]}` or a bare array of rows), or else the first samples of the model's own
- * task's training split (never the test split, which judges the result).
+ * Range-data samples: a JSON file (`{"format": "glekit-range-data", "inputs": [[...],
+ * ...]}` or a bare array of rows), or else the first samples of the model's own task's
+ * training split (never the test split, which judges the result).
  */
-export function loadCalibrationData(model: ModelFile, file: string | undefined, samples = DEFAULT_CALIBRATION_SAMPLES): CalibrationData {
+export function loadRangeData(model: ModelFile, file: string | undefined, samples = DEFAULT_RANGE_SAMPLES): RangeData {
   if (file !== undefined) {
     const doc = readJsonFile(file);
     const rows = Array.isArray(doc) ? doc : (doc as { format?: unknown; inputs?: unknown })?.inputs;
-    if (!Array.isArray(doc) && (doc as { format?: unknown })?.format !== CALIBRATION_DATA_FORMAT) {
-      throw new GlekitError(`${file}: field 'format' must be "${CALIBRATION_DATA_FORMAT}" (or the file a bare array of input rows)`);
+    const format = (doc as { format?: unknown })?.format;
+    if (!Array.isArray(doc) && format !== RANGE_DATA_FORMAT && format !== LEGACY_RANGE_DATA_FORMAT) {
+      throw new GlekitError(`${file}: field 'format' must be "${RANGE_DATA_FORMAT}" (or the file a bare array of input rows)`);
     }
     if (!Array.isArray(rows) || rows.length === 0) throw new GlekitError(`${file}: field 'inputs' must be a non-empty array of input rows`);
     const size = Array.isArray(rows[0]) ? rows[0].length : -1;
@@ -82,7 +87,7 @@ export function loadCalibrationData(model: ModelFile, file: string | undefined, 
     });
     return { inputs, count: rows.length, sampleSize: size, source: file };
   }
-  const dataSeed = typeof model.training.dataSeed === 'number' ? model.training.dataSeed : 0;
+  const dataSeed = trainingInfo(model).dataSeed;
   const data = loadClassificationTask(model.task, dataSeed);
   const count = Math.min(samples, data.train.count);
   return {
@@ -93,16 +98,16 @@ export function loadCalibrationData(model: ModelFile, file: string | undefined, 
   };
 }
 
-/** Runs the float engine over the calibration samples as the model's presentation says, recording ranges. */
-export function calibrate(model: ModelFile, data: CalibrationData): Calibration {
+/** Runs the float engine over the range-data samples as the model's presentation says, recording ranges. */
+export function measureRanges(model: ModelFile, data: RangeData): ValueRanges {
   const spec = modelToSpec(model, 'float64');
   const p = model.presentation;
   const netIn = spec.layers[0].inputSize;
   if (p.mode === 'static' && data.sampleSize !== netIn) {
-    throw new GlekitError(`calibration data from ${data.source}: samples have ${data.sampleSize} values, the network takes ${netIn}`);
+    throw new GlekitError(`range data from ${data.source}: samples have ${data.sampleSize} values, the network takes ${netIn}`);
   }
   if (p.mode === 'sequence' && data.sampleSize < p.stepsPerSample) {
-    throw new GlekitError(`calibration data from ${data.source}: sequences of ${data.sampleSize} are shorter than the presentation's ${p.stepsPerSample} steps`);
+    throw new GlekitError(`range data from ${data.source}: sequences of ${data.sampleSize} are shorter than the presentation's ${p.stepsPerSample} steps`);
   }
   const layers: LayerRanges[] = spec.layers.map(() => ({ drive: emptyRange(), membrane: emptyRange(), prospective: emptyRange(), rate: emptyRange() }));
   const input = emptyRange();
