@@ -1,0 +1,1145 @@
+/**
+ * The host side of firmware-bridge/PROTOCOL.md: a BoardClient sends requests over a
+ * Transport and waits for the answers, with a timeout per request computed as §4 says
+ * (line time of request and largest response at the port's rate, plus the board's work,
+ * plus a margin), retries with the same seq, pipelined uploads with resume and go-back-N,
+ * pipelined RUN frames, and detection of a board that rebooted (bootId) or died (the
+ * line closed).
+ *
+ * Every failure is a BridgeError (a GlekitError) whose message is one line naming the
+ * port and the request, e.g.
+ *   port /dev/pts/7: UPLOAD slot 1 off 4096: no response in 620 ms after 3 attempts
+ */
+import { createHash, randomInt } from 'node:crypto';
+import { GlekitError } from '../util/errors.js';
+import { VERSION } from '../version.js';
+import { FrameEncoder, FrameReader, isResponse, packPayload, unpackPayload, wireBytes, type Frame, type WireValue } from './frame.js';
+import { MsgType, PROTOCOL_VERSION, Status, statusName, typeName } from './protocol.js';
+import type { Transport } from './transport.js';
+
+// ---------------------------------------------------------------------------------------
+// what the board says
+
+export interface BoardStats {
+  rxFrames: number;
+  rxDropped: number;
+  txFrames: number;
+  boots: number;
+}
+
+/** INFO (and HELLO) response. */
+export interface BoardInfo {
+  proto: number;
+  firmware: string;
+  boardId: string;
+  bootId: number;
+  /** largest decoded payload, bytes */
+  mtu: number;
+  /** bytes the board buffers while busy: the most the host keeps in flight */
+  rxBuffer: number;
+  /** descriptor format versions the firmware reads */
+  formats: number[];
+  /** the build's GLE_MAX_* (layers, weights, neurons, ring, table, outputs) */
+  limits: Record<string, number>;
+  slots: number;
+  slotSize: number;
+  capabilities: string[];
+  /** the rate the board sees, 0 if unknown */
+  baud: number;
+  stats: BoardStats;
+}
+
+export type SlotFill = 'empty' | 'partial' | 'complete';
+
+export interface SlotState {
+  slot: number;
+  state: SlotFill;
+  size: number;
+  len: number;
+  off: number;
+  hash: Uint8Array | null;
+  version: number | null;
+  bootable: boolean;
+  pending: boolean;
+  confirmed: boolean;
+  active: boolean;
+  permanent: boolean;
+}
+
+/** STATE (and ACTIVATE, CONFIRM, RESET) response. */
+export interface BoardState {
+  bootId: number;
+  /** the running slot, -1 when nothing runs */
+  active: number;
+  slots: SlotState[];
+}
+
+/** The network a verified slot holds (VERIFY's `network`). */
+export interface NetworkShape {
+  layers: number;
+  inputSize: number;
+  outputSize: number;
+  stepsPerSample: number;
+  settleSteps: number;
+  readout: 'last' | 'sum';
+  mode: 'static' | 'sequence';
+  /** engine memory, bytes */
+  bytes: number;
+}
+
+export interface VerifyResult {
+  hash: Uint8Array;
+  version: number;
+  network: NetworkShape;
+}
+
+export interface UploadProgress {
+  /** bytes the board holds */
+  acked: number;
+  total: number;
+}
+
+export interface UploadOptions {
+  onProgress?: (p: UploadProgress) => void;
+  /** most UPLOAD frames in flight (default: as many as fit the board's rxBuffer, at most 16) */
+  window?: number;
+  /** chunk bytes (default and maximum: what fits the board's MTU) */
+  chunkSize?: number;
+}
+
+export interface UploadResult {
+  slot: number;
+  bytes: number;
+  /** hex SHA-256 of the image */
+  sha256: string;
+  /** the offset the board held at the start (> 0: the upload resumed) */
+  resumedFrom: number;
+  /** UPLOAD frames answered */
+  frames: number;
+  /** go-back-N restarts after a lost or out-of-order chunk */
+  goBacks: number;
+  /** image bytes sent more than once */
+  resentBytes: number;
+  chunkSize: number;
+  window: number;
+  ms: number;
+}
+
+export interface RunOptions {
+  /** the network's sizes; default: VERIFY of the active slot (cached per boot and image) */
+  shape?: NetworkShape;
+  /** most RUN frames in flight (default 4, within the board's rxBuffer) */
+  window?: number;
+  /** most samples (or steps) per frame (default: as many as fit the MTU both ways) */
+  batch?: number;
+  /** ask for every step's membranes and rates */
+  record?: boolean;
+  /** int32 words of `states` per step (sum over layers of 2 nOut), to size frames when recording; learnt from the first answer otherwise */
+  stateWordsPerStep?: number;
+}
+
+export interface RunStepsOptions extends RunOptions {
+  /** reset the network before the first step (the step count starts at 0) */
+  reset?: boolean;
+}
+
+export interface RunResult<T extends Float64Array | Int32Array> {
+  /** samples mode: n x outputSize read-outs; steps mode: steps x outputSize rate codes */
+  y: T;
+  /** with record: per step, per layer bottom to top, nOut membranes then nOut rates */
+  states?: Int32Array;
+  frames: number;
+}
+
+export interface ClientOptions {
+  /** fixed part of every timeout, ms (PROTOCOL.md §4: default 500) */
+  marginMs?: number;
+  /** attempts per request, including the first (default 3) */
+  attempts?: number;
+  /** the board's time per engine step, ms, before it is measured (default 1) */
+  stepMs?: number;
+  /** the board's hashing speed for VERIFY and boot checks, bytes per ms (default 1000, 1 MB/s) */
+  hashBytesPerMs?: number;
+  /** the board's flash write speed, bytes per ms (default 100) */
+  flashBytesPerMs?: number;
+  /** a slot erase (UPLOAD at offset 0 of a new image), ms (default 500) */
+  eraseMs?: number;
+  /** a reboot (ACTIVATE, RESET), ms (default 1000) */
+  rebootMs?: number;
+  /** the line's rate when the transport does not know it (0: no line time) */
+  baudRate?: number;
+  /** the first sequence number (default random, so a new session never meets the board's cached answer to an old one) */
+  firstSeq?: number;
+  /** what HELLO says the host is */
+  hostName?: string;
+}
+
+/** Why a request failed: a status from the board, or the host's own reasons. */
+export type BridgeFailure = keyof typeof Status | 'closed' | 'protocol' | 'refused';
+
+/** A request that failed; the message is one line naming the port and the request. */
+export class BridgeError extends GlekitError {
+  constructor(readonly port: string, readonly request: string, readonly failure: BridgeFailure, readonly detail: string, readonly status?: number) {
+    super(`port ${port}: ${request}: ${detail}`);
+    this.name = 'BridgeError';
+  }
+}
+
+// ---------------------------------------------------------------------------------------
+// reading responses
+
+type Body = Record<string, unknown>;
+
+class FieldReader {
+  constructor(private readonly b: Body, private readonly fail: (msg: string) => never) {}
+
+  private get(name: string): unknown {
+    const v = this.b[name];
+    if (v === undefined) this.fail(`the board's answer has no '${name}'`);
+    return v;
+  }
+
+  int(name: string): number {
+    const v = this.get(name);
+    if (typeof v === 'bigint') return Number(v);
+    if (typeof v !== 'number' || !Number.isInteger(v)) this.fail(`the board's '${name}' is not an integer`);
+    return v as number;
+  }
+
+  optInt(name: string, dflt: number): number {
+    return this.b[name] === undefined ? dflt : this.int(name);
+  }
+
+  str(name: string): string {
+    const v = this.get(name);
+    if (typeof v !== 'string') this.fail(`the board's '${name}' is not a string`);
+    return v as string;
+  }
+
+  bool(name: string): boolean {
+    const v = this.get(name);
+    if (typeof v !== 'boolean') this.fail(`the board's '${name}' is not a boolean`);
+    return v as boolean;
+  }
+
+  bin(name: string): Uint8Array {
+    const v = this.get(name);
+    if (!(v instanceof Uint8Array)) this.fail(`the board's '${name}' is not bytes`);
+    return v as Uint8Array;
+  }
+
+  binOrNull(name: string): Uint8Array | null {
+    const v = this.b[name];
+    return v === undefined || v === null ? null : this.bin(name);
+  }
+
+  intOrNull(name: string): number | null {
+    const v = this.b[name];
+    return v === undefined || v === null ? null : this.int(name);
+  }
+
+  array(name: string): unknown[] {
+    const v = this.get(name);
+    if (!Array.isArray(v)) this.fail(`the board's '${name}' is not an array`);
+    return v as unknown[];
+  }
+
+  map(name: string): FieldReader {
+    const v = this.get(name);
+    if (v === null || typeof v !== 'object' || Array.isArray(v) || v instanceof Uint8Array) this.fail(`the board's '${name}' is not a map`);
+    return new FieldReader(v as Body, (m) => this.fail(m.replace(/the board's '/, `the board's '${name}.`)));
+  }
+
+  raw(): Body {
+    return this.b;
+  }
+}
+
+function parseInfo(r: FieldReader): BoardInfo {
+  const limits: Record<string, number> = {};
+  const lm = r.map('limits');
+  for (const k of Object.keys(lm.raw())) limits[k] = lm.int(k);
+  const st = r.map('stats');
+  return {
+    proto: r.int('proto'),
+    firmware: r.str('firmware'),
+    boardId: r.str('boardId'),
+    bootId: r.int('bootId') >>> 0,
+    mtu: r.int('mtu'),
+    rxBuffer: r.int('rxBuffer'),
+    formats: r.array('formats').map((v) => Number(v)),
+    limits,
+    slots: r.int('slots'),
+    slotSize: r.int('slotSize'),
+    capabilities: r.array('capabilities').map((v) => String(v)),
+    baud: r.optInt('baud', 0),
+    stats: { rxFrames: st.optInt('rxFrames', 0), rxDropped: st.optInt('rxDropped', 0), txFrames: st.optInt('txFrames', 0), boots: st.optInt('boots', 0) },
+  };
+}
+
+function parseState(r: FieldReader, fail: (m: string) => never): BoardState {
+  const slots = r.array('slots').map((v, i) => {
+    if (v === null || typeof v !== 'object' || Array.isArray(v)) fail(`the board's 'slots[${i}]' is not a map`);
+    const s = new FieldReader(v as Body, (m) => fail(m.replace(/the board's '/, `the board's 'slots[${i}].`)));
+    const state = s.str('state');
+    if (state !== 'empty' && state !== 'partial' && state !== 'complete') fail(`the board's 'slots[${i}].state' is "${state}"`);
+    return {
+      slot: s.int('slot'), state, size: s.int('size'), len: s.int('len'), off: s.int('off'), hash: s.binOrNull('hash'),
+      version: s.intOrNull('version'), bootable: s.bool('bootable'), pending: s.bool('pending'), confirmed: s.bool('confirmed'),
+      active: s.bool('active'), permanent: s.bool('permanent'),
+    } satisfies SlotState;
+  });
+  return { bootId: r.int('bootId') >>> 0, active: r.int('active'), slots };
+}
+
+function parseNetwork(r: FieldReader): NetworkShape {
+  const readout = r.str('readout');
+  const mode = r.str('mode');
+  return {
+    layers: r.int('layers'), inputSize: r.int('inputSize'), outputSize: r.int('outputSize'), stepsPerSample: r.int('stepsPerSample'),
+    settleSteps: r.int('settleSteps'), readout: readout === 'sum' ? 'sum' : 'last', mode: mode === 'sequence' ? 'sequence' : 'static',
+    bytes: r.optInt('bytes', 0),
+  };
+}
+
+/**
+ * The descriptor format version of a .gled image (its second map entry), without
+ * checking anything else: the board's loader is the judge of the rest. null when the
+ * bytes do not start like a descriptor.
+ */
+export function imageFormatVersion(b: Uint8Array): number | null {
+  let p = 0;
+  const t = b[p++];
+  if (t === undefined) return null;
+  if (t === 0xde) p += 2;
+  else if (t === 0xdf) p += 4;
+  else if (t < 0x80 || t > 0x8f) return null;
+  const str = (): string | null => {
+    const c = b[p];
+    if (c === undefined || c < 0xa0 || c > 0xbf) return null;
+    const n = c & 0x1f;
+    const s = Buffer.from(b.subarray(p + 1, p + 1 + n)).toString('latin1');
+    p += 1 + n;
+    return s;
+  };
+  if (str() !== 'magic' || str() !== 'GLED' || str() !== 'formatVersion') return null;
+  const c = b[p];
+  if (c === undefined) return null;
+  if (c <= 0x7f) return c;
+  const width = c === 0xcc ? 1 : c === 0xcd ? 2 : c === 0xce ? 4 : 0;
+  if (width === 0 || p + 1 + width > b.length) return null;
+  let v = 0;
+  for (let i = 1; i <= width; i++) v = v * 256 + b[p + i];
+  return v;
+}
+
+// ---------------------------------------------------------------------------------------
+// requests in flight
+
+interface Response {
+  status: number;
+  body: Body;
+  frame: Frame;
+}
+
+interface RequestSpec {
+  type: number;
+  payload: Record<string, WireValue>;
+  /** "UPLOAD slot 1 off 4096": built only when needed */
+  label: () => string;
+  /** the largest response, payload bytes */
+  responseBytes: number;
+  /** the board's work, ms */
+  workMs: number;
+}
+
+interface Pending {
+  seq: number;
+  type: number;
+  wire: Uint8Array;
+  spec: RequestSpec;
+  attempts: number;
+  maxAttempts: number;
+  timeoutMs: number;
+  costMs: number;
+  sentAt: number;
+  timer: NodeJS.Timeout | null;
+  resolve: (r: Response) => void;
+  reject: (e: Error) => void;
+}
+
+const UPLOAD_RESPONSE_BYTES = 64;
+const DEFAULT_RESPONSE_BYTES = 2048;
+const RUN_OVERHEAD = 64;
+
+/** msgpack bin header size for n bytes. */
+const binHeader = (n: number): number => (n < 256 ? 2 : n < 65536 ? 3 : 5);
+
+/** Little-endian int32 codes as bytes (a view when the host is little-endian). */
+function int32Bytes(a: Int32Array): Uint8Array {
+  if (LITTLE_ENDIAN) return new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
+  const out = new Uint8Array(a.length * 4);
+  const dv = new DataView(out.buffer);
+  for (let i = 0; i < a.length; i++) dv.setInt32(4 * i, a[i], true);
+  return out;
+}
+const LITTLE_ENDIAN = new Uint8Array(Uint16Array.of(1).buffer)[0] === 1;
+
+/**
+ * A board on the other end of a transport. Create with `BoardClient.open(transport)`,
+ * which says HELLO; or `new BoardClient(...)` then `hello()`.
+ */
+export class BoardClient {
+  private readonly encoder = new FrameEncoder();
+  private reader: FrameReader;
+  private readonly pending = new Map<number, Pending>();
+  private seq: number;
+  private readonly opts: Required<Omit<ClientOptions, 'firstSeq' | 'baudRate'>> & { baudRate: number };
+  /** when the line and the board should be done with everything sent (an estimate, for timeouts) */
+  private busyUntil = 0;
+  /** the estimated cost of every request in flight, ms */
+  private pendingCost = 0;
+  private closedError: Error | undefined | null = null;
+  private readonly rebootListeners: ((oldBoot: number, newBoot: number) => void)[] = [];
+  private shapeCache: { key: string; shape: NetworkShape } | null = null;
+  private stepMs: number;
+  private helloSent = false;
+
+  /** HELLO's answer; refreshed by info() */
+  boardInfo: BoardInfo | null = null;
+  /** the boot the host last saw */
+  bootId: number | null = null;
+  /** reboots seen that the host did not ask for */
+  unexpectedReboots = 0;
+  /** the board's step count in steps mode since the last reset, when known */
+  stepCount: number | null = null;
+  /** counters of the link as seen by the host */
+  readonly counters = { requests: 0, retries: 0, timeouts: 0, strayFrames: 0, requestFrames: 0 };
+
+  constructor(readonly transport: Transport, options: ClientOptions = {}) {
+    this.opts = {
+      marginMs: options.marginMs ?? 500,
+      attempts: options.attempts ?? 3,
+      stepMs: options.stepMs ?? 1,
+      hashBytesPerMs: options.hashBytesPerMs ?? 1000,
+      flashBytesPerMs: options.flashBytesPerMs ?? 100,
+      eraseMs: options.eraseMs ?? 500,
+      rebootMs: options.rebootMs ?? 1000,
+      hostName: options.hostName ?? `glekit ${VERSION}`,
+      baudRate: options.baudRate ?? 0,
+    };
+    this.stepMs = this.opts.stepMs;
+    this.seq = (options.firstSeq ?? randomInt(0, 0x10000)) & 0xffff;
+    this.reader = new FrameReader(65535);
+    transport.onData((chunk) => this.reader.push(chunk, (f) => this.onFrame(f)));
+    transport.onClose((err) => this.onClosed(err));
+    if (!transport.isOpen) this.closedError = undefined;
+  }
+
+  /** Opens a session: HELLO, and the board's INFO. */
+  static async open(transport: Transport, options: ClientOptions = {}): Promise<BoardClient> {
+    const c = new BoardClient(transport, options);
+    await c.hello();
+    return c;
+  }
+
+  get port(): string {
+    return this.transport.path;
+  }
+
+  /** false once the line closed (the board died or close() was called) */
+  get isOpen(): boolean {
+    return this.closedError === null && this.transport.isOpen;
+  }
+
+  /** The rate used for line time: the transport's, else the option, else what the board said. */
+  get baudRate(): number {
+    return this.transport.baudRate || this.opts.baudRate || (this.boardInfo?.baud ?? 0);
+  }
+
+  /** Frames the host dropped (bad CRC, bad COBS, too long or short). */
+  get receiveDrops(): number {
+    return this.reader.dropped;
+  }
+
+  /** Called when the bootId changes without the host asking for a reboot. */
+  onReboot(listener: (oldBoot: number, newBoot: number) => void): () => void {
+    this.rebootListeners.push(listener);
+    return () => {
+      const i = this.rebootListeners.indexOf(listener);
+      if (i >= 0) this.rebootListeners.splice(i, 1);
+    };
+  }
+
+  async close(): Promise<void> {
+    await this.transport.close();
+  }
+
+  private info0(): BoardInfo {
+    if (this.boardInfo === null) throw new BridgeError(this.port, 'request', 'refused', 'say HELLO first (BoardClient.open does)');
+    return this.boardInfo;
+  }
+
+  // ----- the request engine -------------------------------------------------------------
+
+  private lineMs(bytes: number): number {
+    const baud = this.baudRate;
+    return baud > 0 ? (bytes * 10 * 1000) / baud : 0;
+  }
+
+  private fail(label: string, failure: BridgeFailure, detail: string, status?: number): never {
+    throw new BridgeError(this.port, label, failure, detail, status);
+  }
+
+  /** Sends one request; resolves with the board's answer whatever its status. `seq` names it for abandon(). */
+  private send(spec: RequestSpec, maxAttempts = this.opts.attempts): Promise<Response> & { seq: number } {
+    const seq = this.seq;
+    const promise = new Promise<Response>((resolve, reject) => {
+      if (!this.isOpen) {
+        reject(new BridgeError(this.port, spec.label(), 'closed', this.closedText()));
+        return;
+      }
+      this.seq = (this.seq + 1) & 0xffff;
+      const payload = packPayload(spec.payload);
+      const wire = this.encoder.encode({ type: spec.type, seq }, payload);
+      const costMs = this.lineMs(wire.length + wireBytes(spec.responseBytes)) + spec.workMs;
+      const p: Pending = {
+        seq, type: spec.type, wire, spec, attempts: 0, maxAttempts, timeoutMs: 0, costMs, sentAt: 0, timer: null, resolve, reject,
+      };
+      const old = this.pending.get(seq);
+      if (old !== undefined) this.settle(old, new BridgeError(this.port, old.spec.label(), 'protocol', '65536 requests in flight'));
+      this.pending.set(seq, p);
+      this.pendingCost += costMs;
+      this.counters.requests++;
+      this.transmit(p);
+    });
+    return Object.assign(promise, { seq });
+  }
+
+  private transmit(p: Pending): void {
+    if (!this.isOpen) {
+      this.settle(p, new BridgeError(this.port, p.spec.label(), 'closed', this.closedText()));
+      return;
+    }
+    const now = performance.now();
+    // queued behind what is already on the line or in the board's buffer
+    this.busyUntil = Math.max(now, this.busyUntil) + p.costMs;
+    p.timeoutMs = Math.ceil(this.busyUntil - now + this.opts.marginMs);
+    p.sentAt = now;
+    p.attempts++;
+    this.counters.requestFrames++;
+    if (!this.transport.write(p.wire)) {
+      this.settle(p, new BridgeError(this.port, p.spec.label(), 'closed', this.closedText()));
+      return;
+    }
+    p.timer = setTimeout(() => this.onTimeout(p), p.timeoutMs);
+  }
+
+  private onTimeout(p: Pending): void {
+    p.timer = null;
+    if (this.pending.get(p.seq) !== p) return;
+    this.counters.timeouts++;
+    if (p.attempts < p.maxAttempts) {
+      this.counters.retries++;
+      this.transmit(p);
+      return;
+    }
+    const tries = p.attempts === 1 ? '1 attempt' : `${p.attempts} attempts`;
+    this.settle(p, new BridgeError(this.port, p.spec.label(), 'TIMEOUT', `no response in ${p.timeoutMs} ms after ${tries}`, Status.TIMEOUT));
+  }
+
+  /** Stops retrying a request: its next timeout ends it. */
+  private abandon(p: { seq: number }): void {
+    const q = this.pending.get(p.seq);
+    if (q !== undefined) q.maxAttempts = q.attempts;
+  }
+
+  private settle(p: Pending, result: Response | Error): void {
+    if (p.timer !== null) clearTimeout(p.timer);
+    p.timer = null;
+    if (this.pending.get(p.seq) === p) {
+      this.pending.delete(p.seq);
+      this.pendingCost = this.pending.size === 0 ? 0 : Math.max(0, this.pendingCost - p.costMs);
+      // the estimate never runs further ahead than what is still in flight
+      this.busyUntil = Math.min(this.busyUntil, performance.now() + this.pendingCost);
+    }
+    if (result instanceof Error) p.reject(result);
+    else p.resolve(result);
+  }
+
+  private onFrame(f: Frame): void {
+    if (!isResponse(f)) { this.counters.strayFrames++; return; }
+    const p = this.pending.get(f.seq);
+    if (p === undefined || p.type !== f.type) { this.counters.strayFrames++; return; }
+    let body: unknown;
+    try {
+      body = unpackPayload(f.payload);
+    } catch (e) {
+      this.settle(p, new BridgeError(this.port, p.spec.label(), 'protocol', `the board's answer is not msgpack (${(e as Error).message})`));
+      return;
+    }
+    if (body === null || typeof body !== 'object' || Array.isArray(body) || body instanceof Uint8Array) {
+      this.settle(p, new BridgeError(this.port, p.spec.label(), 'protocol', "the board's answer is not a msgpack map"));
+      return;
+    }
+    // measured work: a RUN that took longer than expected raises the per-step estimate
+    this.settle(p, { status: f.status, body: body as Body, frame: { ...f, payload: f.payload.slice() } });
+  }
+
+  private onClosed(err: Error | undefined): void {
+    if (this.closedError !== null) return;
+    this.closedError = err;
+    for (const p of [...this.pending.values()]) this.settle(p, new BridgeError(this.port, p.spec.label(), 'closed', this.closedText()));
+  }
+
+  private closedText(): string {
+    const e = this.closedError;
+    if (e === null || e === undefined) return 'the line is closed';
+    return 'the line closed: the board disconnected or died';
+  }
+
+  /** Sends and checks: a status other than OK is a BridgeError with the board's reason. */
+  private async call(spec: RequestSpec, accept: readonly number[] = []): Promise<Response> {
+    const r = await this.send(spec);
+    this.checkStatus(r, spec.label, accept);
+    return r;
+  }
+
+  private checkStatus(r: Response, label: () => string, accept: readonly number[] = []): void {
+    if (r.status === Status.OK || accept.includes(r.status)) return;
+    const reason = typeof r.body.reason === 'string' && r.body.reason !== '' ? r.body.reason : 'no reason given';
+    if (r.status === Status.TOO_OLD || r.status === Status.TOO_NEW) {
+      this.fail(label(), statusName(r.status) as BridgeFailure, `${statusName(r.status)}: the board speaks protocol version ${r.frame.version}, this host ${PROTOCOL_VERSION} (${reason})`, r.status);
+    }
+    const name = statusName(r.status);
+    this.fail(label(), (name in Status ? name : 'protocol') as BridgeFailure, `${name}: ${reason}`, r.status);
+  }
+
+  private reader_(r: Response, label: () => string): FieldReader {
+    return new FieldReader(r.body, (m) => this.fail(label(), 'protocol', m));
+  }
+
+  /** Notes a bootId; `expected` when the host asked for the reboot. */
+  private seeBoot(bootId: number, expected: boolean): void {
+    const old = this.bootId;
+    this.bootId = bootId;
+    if (old === null || old === bootId) return;
+    this.shapeCache = null;
+    this.stepCount = null;
+    if (!expected) {
+      this.unexpectedReboots++;
+      for (const l of this.rebootListeners.slice()) l(old, bootId);
+    }
+  }
+
+  private simple(type: number, name: string, payload: Record<string, WireValue> = {}, responseBytes = DEFAULT_RESPONSE_BYTES, workMs = 0): RequestSpec {
+    return { type, payload, label: () => name, responseBytes, workMs };
+  }
+
+  // ----- HELLO, INFO, STATE --------------------------------------------------------------
+
+  /** HELLO: the first request on every open of the port. Checks the protocol version. */
+  async hello(): Promise<BoardInfo> {
+    if (!this.helloSent && this.transport.isOpen) {
+      // a lone delimiter ends whatever partial frame the board holds from an earlier session
+      this.transport.write(Uint8Array.of(0));
+      this.helloSent = true;
+    }
+    const spec = this.simple(MsgType.HELLO, 'HELLO', { proto: PROTOCOL_VERSION, host: this.opts.hostName });
+    const r = await this.call(spec);
+    return this.takeInfo(r, spec.label, true);
+  }
+
+  async info(): Promise<BoardInfo> {
+    const spec = this.simple(MsgType.INFO, 'INFO');
+    const r = await this.call(spec);
+    return this.takeInfo(r, spec.label, false);
+  }
+
+  private takeInfo(r: Response, label: () => string, hello: boolean): BoardInfo {
+    const info = parseInfo(this.reader_(r, label));
+    if (info.proto !== PROTOCOL_VERSION) this.fail(label(), 'refused', `the board speaks protocol ${info.proto}, this glekit speaks ${PROTOCOL_VERSION}`);
+    if (!(info.mtu >= 64)) this.fail(label(), 'protocol', `the board's mtu ${info.mtu} is too small`);
+    this.boardInfo = info;
+    this.reader.setMtu(info.mtu);
+    this.seeBoot(info.bootId, false);
+    if (hello) this.stepCount = null; // HELLO cancels a steps-mode run
+    return info;
+  }
+
+  async state(): Promise<BoardState> {
+    const spec = this.simple(MsgType.STATE, 'STATE');
+    const r = await this.call(spec);
+    return this.takeState(r, spec.label, false);
+  }
+
+  private takeState(r: Response, label: () => string, expectedReboot: boolean): BoardState {
+    const s = parseState(this.reader_(r, label), (m) => this.fail(label(), 'protocol', m));
+    this.seeBoot(s.bootId, expectedReboot);
+    return s;
+  }
+
+  // ----- slots ---------------------------------------------------------------------------
+
+  private checkSlot(slot: number, label: string): void {
+    const info = this.info0();
+    if (!Number.isInteger(slot) || slot < 0 || slot >= info.slots) this.fail(label, 'refused', `the board has slots 0..${info.slots - 1}`);
+  }
+
+  async erase(slot: number): Promise<void> {
+    const label = `ERASE slot ${slot}`;
+    this.checkSlot(slot, label);
+    await this.call(this.simple(MsgType.ERASE, label, { slot }, 256, this.opts.eraseMs));
+  }
+
+  async abort(slot: number): Promise<void> {
+    const label = `ABORT slot ${slot}`;
+    this.checkSlot(slot, label);
+    await this.call(this.simple(MsgType.ABORT, label, { slot }, 256, this.opts.eraseMs));
+  }
+
+  async verify(slot: number): Promise<VerifyResult> {
+    const label = `VERIFY slot ${slot}`;
+    this.checkSlot(slot, label);
+    const spec = this.simple(MsgType.VERIFY, label, { slot }, 1024, this.info0().slotSize / this.opts.hashBytesPerMs);
+    const r = await this.call(spec);
+    const f = this.reader_(r, spec.label);
+    return { hash: f.bin('hash'), version: f.int('version'), network: parseNetwork(f.map('network')) };
+  }
+
+  /**
+   * ACTIVATE: the board verifies the slot and reboots into it; a test (permanent false)
+   * reverts at the next boot unless confirmed. Resolves with the state after the reboot;
+   * refuses (BADSTATE) when the board does not run the slot afterwards.
+   */
+  async activate(slot: number, permanent: boolean): Promise<BoardState> {
+    const label = `ACTIVATE slot ${slot}${permanent ? ' permanent' : ' test'}`;
+    this.checkSlot(slot, label);
+    const bootId = this.bootId ?? (await this.info()).bootId;
+    const work = this.info0().slotSize / this.opts.hashBytesPerMs * 2 + this.opts.rebootMs;
+    const spec = this.simple(MsgType.ACTIVATE, label, { slot, permanent, bootId }, DEFAULT_RESPONSE_BYTES, work);
+    const r = await this.call(spec);
+    const s = this.takeState(r, spec.label, true);
+    if (s.active !== slot) this.fail(label, 'BADSTATE', `the board runs slot ${s.active} after the reboot, not slot ${slot}`, Status.BADSTATE);
+    return s;
+  }
+
+  /** CONFIRM: the running test image stays after resets (OK when there is nothing to confirm). */
+  async confirm(): Promise<BoardState> {
+    const spec = this.simple(MsgType.CONFIRM, 'CONFIRM', {}, DEFAULT_RESPONSE_BYTES, 10);
+    const r = await this.call(spec);
+    return this.takeState(r, spec.label, false);
+  }
+
+  /** RESET: reboots the board (an unconfirmed test image is reverted). Resolves with the state after it. */
+  async reset(): Promise<BoardState> {
+    const bootId = this.bootId ?? (await this.info()).bootId;
+    const work = this.info0().slotSize / this.opts.hashBytesPerMs * 2 + this.opts.rebootMs;
+    const spec = this.simple(MsgType.RESET, 'RESET', { bootId }, DEFAULT_RESPONSE_BYTES, work);
+    const r = await this.call(spec);
+    return this.takeState(r, spec.label, true);
+  }
+
+  // ----- UPLOAD --------------------------------------------------------------------------
+
+  /** The largest chunk that fits the MTU at any offset. */
+  private chunkLimit(slot: number, first: boolean): number {
+    const mtu = this.info0().mtu;
+    const probe: Record<string, WireValue> = first
+      ? { slot, off: 0, len: 0xffffffff, sha: new Uint8Array(32), data: new Uint8Array(0) }
+      : { slot, off: 0xffffffff, data: new Uint8Array(0) };
+    const overhead = packPayload(probe).length - 2; // the empty bin's header is counted below
+    let n = mtu - overhead - 2;
+    while (n > 0 && overhead + binHeader(n) + n > mtu) n--;
+    return n;
+  }
+
+  /**
+   * UPLOAD an image to a slot: refuses before sending a byte when it is larger than the
+   * board's slots or of a descriptor format version the board does not read; resumes
+   * what the board already holds of the same image; pipelines chunks within the board's
+   * rxBuffer and goes back to the board's offset after a lost chunk. Resolves when the
+   * board reports `done` (all bytes in, SHA-256 equal).
+   */
+  async upload(slot: number, image: Uint8Array, opts: UploadOptions = {}): Promise<UploadResult> {
+    const t0 = performance.now();
+    const info = this.info0();
+    const label0 = `UPLOAD slot ${slot}`;
+    this.checkSlot(slot, label0);
+    if (image.length > info.slotSize) {
+      this.fail(label0, 'NOMEM', `the image is ${image.length} bytes, the board's slots hold ${info.slotSize} bytes`, Status.NOMEM);
+    }
+    if (image.length === 0) this.fail(label0, 'refused', 'the image is empty');
+    const version = imageFormatVersion(image);
+    if (version === null) this.fail(label0, 'refused', 'the image is not a glekit descriptor (no GLED magic and format version at its start)');
+    if (!info.formats.includes(version)) {
+      this.fail(label0, 'NOTSUP', `the descriptor's format version ${version} is not one the board reads (${info.formats.join(', ') || 'none'})`, Status.NOTSUP);
+    }
+    const sha = createHash('sha256').update(image).digest();
+    const len = image.length;
+    const chunk = Math.max(1, Math.min(opts.chunkSize ?? Infinity, this.chunkLimit(slot, false)));
+    const firstChunk = Math.max(1, Math.min(chunk, this.chunkLimit(slot, true)));
+    const frameWire = wireBytes(chunk + 32);
+    const fitRx = Math.max(1, Math.floor(info.rxBuffer / frameWire));
+    const window = Math.max(1, Math.min(opts.window ?? Math.min(16, fitRx), fitRx));
+    const workMs = (n: number): number => n / this.opts.flashBytesPerMs + n / this.opts.hashBytesPerMs;
+
+    const request = (off: number, n: number): Promise<Response> & { seq: number } => {
+      const data = image.subarray(off, off + n);
+      const payload: Record<string, WireValue> = off === 0 ? { slot, off, len, sha, data } : { slot, off, data };
+      const last = off + n === len;
+      return this.send({
+        type: MsgType.UPLOAD, payload, label: () => `UPLOAD slot ${slot} off ${off}`, responseBytes: UPLOAD_RESPONSE_BYTES,
+        workMs: workMs(n) + (off === 0 ? this.opts.eraseMs : 0) + (last ? len / this.opts.hashBytesPerMs : 0),
+      });
+    };
+    const answer = (r: Response, off: number): { off: number; done: boolean } => {
+      const label = (): string => `UPLOAD slot ${slot} off ${off}`;
+      if (r.status === Status.CORRUPT) {
+        this.fail(label(), 'CORRUPT', `CORRUPT: the ${len} bytes the board holds do not match their SHA-256; the board erased slot ${slot} (${String(r.body.reason ?? '')})`, r.status);
+      }
+      this.checkStatus(r, label);
+      const f = this.reader_(r, label);
+      const E = f.int('off');
+      const done = f.bool('done');
+      if (E < 0 || E > len) this.fail(label(), 'protocol', `the board expects offset ${E} of a ${len}-byte image`);
+      return { off: E, done };
+    };
+
+    // offset 0 alone first: the board answers how much of this image it already holds
+    let frames = 0;
+    let resent = 0;
+    let goBacks = 0;
+    const first = answer(await request(0, Math.min(firstChunk, len)), 0);
+    frames++;
+    const resumedFrom = first.off === Math.min(firstChunk, len) ? 0 : first.off;
+    let acked = first.off;
+    opts.onProgress?.({ acked, total: len });
+    const result = (): UploadResult => ({
+      slot, bytes: len, sha256: sha.toString('hex'), resumedFrom, frames, goBacks, resentBytes: resent, chunkSize: chunk, window,
+      ms: performance.now() - t0,
+    });
+    if (first.done) return result();
+
+    await new Promise<void>((resolve, reject) => {
+      let sendOff = first.off;
+      let maxSent = first.off;
+      let epoch = 0;
+      let inflight = 0;
+      let inflightBytes = 0;
+      let finished = false;
+      const inEpoch: { seq: number }[] = [];
+      const finish = (err?: Error): void => {
+        if (finished) return;
+        finished = true;
+        for (const q of inEpoch) this.abandon(q);
+        if (err) reject(err);
+        else resolve();
+      };
+      const pump = (): void => {
+        while (!finished && sendOff < len && inflight < window && (inflight === 0 || inflightBytes + frameWire <= info.rxBuffer)) {
+          const off = sendOff;
+          const n = Math.min(off === 0 ? firstChunk : chunk, len - off);
+          sendOff += n;
+          if (off < maxSent) resent += Math.min(n, maxSent - off);
+          maxSent = Math.max(maxSent, off + n);
+          const myEpoch = epoch;
+          inflight++;
+          inflightBytes += frameWire;
+          const q = request(off, n);
+          inEpoch.push(q);
+          q.then((r) => {
+            inflight--;
+            inflightBytes -= frameWire;
+            frames++;
+            if (finished) return;
+            let a: { off: number; done: boolean };
+            try {
+              a = answer(r, off);
+            } catch (e) {
+              finish(e as Error);
+              return;
+            }
+            if (a.done) {
+              acked = len;
+              opts.onProgress?.({ acked, total: len });
+              finish();
+              return;
+            }
+            if (a.off === len) {
+              finish(new BridgeError(this.port, `UPLOAD slot ${slot} off ${off}`, 'protocol', `the board holds all ${len} bytes but does not report done`));
+              return;
+            }
+            if (a.off > acked || myEpoch === epoch) {
+              if (a.off !== acked) { acked = a.off; opts.onProgress?.({ acked, total: len }); }
+            }
+            if (myEpoch === epoch && a.off !== off + n) {
+              // a chunk was lost (or this one came twice): everything in flight is stale
+              goBacks++;
+              epoch++;
+              for (const s of inEpoch) this.abandon(s);
+              inEpoch.length = 0;
+              sendOff = a.off;
+            }
+            pump();
+          }, (e: Error) => {
+            inflight--;
+            inflightBytes -= frameWire;
+            if (finished) return;
+            if (myEpoch !== epoch && !(e instanceof BridgeError && e.failure === 'closed')) { pump(); return; }
+            finish(e);
+          });
+        }
+        if (!finished && inflight === 0 && sendOff >= len) {
+          // every chunk sent and answered, yet not done: ask again from the board's offset
+          sendOff = acked;
+          epoch++;
+          if (sendOff < len) pump();
+          else finish(new BridgeError(this.port, label0, 'protocol', `all ${len} bytes sent, the board does not report done`));
+        }
+      };
+      pump();
+    });
+    return result();
+  }
+
+  // ----- RUN -----------------------------------------------------------------------------
+
+  /** The active image's network (VERIFY of the active slot), cached per boot and image. */
+  async network(): Promise<NetworkShape> {
+    const s = await this.state();
+    if (s.active < 0) this.fail('RUN', 'NOENT', 'NOENT: the board runs no image', Status.NOENT);
+    const slot = s.slots.find((x) => x.slot === s.active);
+    const key = `${s.bootId}:${s.active}:${slot?.hash ? Buffer.from(slot.hash).toString('hex') : ''}`;
+    if (this.shapeCache?.key === key) return this.shapeCache.shape;
+    const v = await this.verify(s.active);
+    this.shapeCache = { key, shape: v.network };
+    return v.network;
+  }
+
+  /**
+   * RUN in samples mode: `x` holds n samples of input codes (inputSize codes each for a
+   * static presentation, stepsPerSample x inputSize for a sequence). Returns n x
+   * outputSize read-outs (int64 on the wire, exact as doubles below 2^53). Frames are
+   * sized from the MTU and several are kept in flight.
+   */
+  async runSamples(x: Int32Array, opts: RunOptions = {}): Promise<RunResult<Float64Array>> {
+    const shape = opts.shape ?? (await this.network());
+    const perSample = shape.mode === 'sequence' ? shape.stepsPerSample * shape.inputSize : shape.inputSize;
+    if (x.length % perSample !== 0) this.fail('RUN samples', 'refused', `${x.length} input codes are not whole samples of ${perSample}`);
+    const total = x.length / perSample;
+    const y = new Float64Array(total * shape.outputSize);
+    const r = await this.runFrames('samples', x, total, perSample, shape, shape.outputSize * 8, shape.stepsPerSample, opts, false, (rf, first, n) => {
+      const b = rf.bin('y');
+      if (b.length !== n * shape.outputSize * 8) this.fail(`RUN samples first ${first} n ${n}`, 'protocol', `y holds ${b.length} bytes, expected ${n * shape.outputSize * 8}`);
+      const dv = new DataView(b.buffer, b.byteOffset, b.byteLength);
+      const at = first * shape.outputSize;
+      for (let i = 0; i < n * shape.outputSize; i++) y[at + i] = dv.getInt32(8 * i + 4, true) * 4294967296 + dv.getUint32(8 * i, true);
+    });
+    return { y, states: r.states, frames: r.frames };
+  }
+
+  /**
+   * RUN in steps mode: `x` holds rows of inputSize codes, one per step; the network's state
+   * carries from call to call (and frame to frame) unless `reset`. Returns steps x
+   * outputSize rate codes. A frame the board did not take in order is sent again; outputs
+   * lost with a response that cannot be asked again are recomputed from the reset when
+   * the call began with one, else the call fails naming the steps.
+   */
+  async runSteps(x: Int32Array, opts: RunStepsOptions = {}): Promise<RunResult<Int32Array>> {
+    const shape = opts.shape ?? (await this.network());
+    if (x.length % shape.inputSize !== 0) this.fail('RUN steps', 'refused', `${x.length} input codes are not whole steps of ${shape.inputSize}`);
+    if (!opts.reset && this.stepCount === null) {
+      this.fail('RUN steps', 'refused', 'the host does not know the board\'s step count (new session or reboot): pass reset: true');
+    }
+    const total = x.length / shape.inputSize;
+    const y = new Int32Array(total * shape.outputSize);
+    const r = await this.runFrames('steps', x, total, shape.inputSize, shape, shape.outputSize * 4, 1, opts, opts.reset === true, (rf, first, n) => {
+      const b = rf.bin('y');
+      if (b.length !== n * shape.outputSize * 4) this.fail(`RUN steps first ${first} n ${n}`, 'protocol', `y holds ${b.length} bytes, expected ${n * shape.outputSize * 4}`);
+      const dv = new DataView(b.buffer, b.byteOffset, b.byteLength);
+      const at = first * shape.outputSize;
+      for (let i = 0; i < n * shape.outputSize; i++) y[at + i] = dv.getInt32(4 * i, true);
+    });
+    return { y, states: r.states, frames: r.frames };
+  }
+
+  /**
+   * The RUN loop of both modes: frames of up to `batch` units (samples or steps) kept in
+   * flight within the window and the board's rxBuffer. Samples are independent, so a
+   * retry is always harmless. Steps are ordered: a BADSTATE stops sending; when the
+   * window has drained, sending resumes at the first frame without an answer if the
+   * board is there, else (its answer is lost for good) from the reset or not at all.
+   */
+  private async runFrames(
+    mode: 'samples' | 'steps', x: Int32Array, total: number, unitCodes: number, shape: NetworkShape, unitOutBytes: number,
+    stepsPerUnit: number, opts: RunOptions, resetAtStart: boolean,
+    take: (rf: FieldReader, first: number, n: number) => void,
+  ): Promise<{ frames: number; states?: Int32Array }> {
+    const info = this.info0();
+    const mtu = info.mtu;
+    let stateWords = opts.stateWordsPerStep ?? (opts.record ? -1 : 0);
+    const unitStateBytes = (): number => Math.max(0, stateWords) * 4 * stepsPerUnit;
+    const maxUnits = (): number => {
+      const byIn = Math.floor((mtu - RUN_OVERHEAD) / (unitCodes * 4));
+      const byOut = Math.floor((mtu - RUN_OVERHEAD) / (unitOutBytes + unitStateBytes()));
+      const cap = Math.min(byIn, byOut, opts.batch ?? Infinity, stateWords < 0 ? 1 : Infinity);
+      if (cap < 1) {
+        this.fail(`RUN ${mode}`, 'MSGSIZE', `one ${mode === 'samples' ? 'sample' : 'step'} needs ${unitCodes * 4} bytes in and ${unitOutBytes + unitStateBytes()} out, more than the board's MTU of ${mtu} bytes`, Status.MSGSIZE);
+      }
+      return cap;
+    };
+    // the frames: [first, n)
+    const starts: number[] = [];
+    const counts: number[] = [];
+    const planFrom = (from: number): void => {
+      starts.length = 0; counts.length = 0;
+      for (let f = from; f < total;) {
+        const n = Math.min(maxUnits(), total - f);
+        starts.push(f); counts.push(n);
+        f += n;
+      }
+    };
+    const base = resetAtStart ? 0 : (this.stepCount ?? 0);
+    const window = Math.max(1, opts.window ?? 4);
+    let framesAnswered = 0;
+    let replan = false;
+    let statesBuf: Int32Array | null = null;
+    const have = new Uint8Array(total);
+    let restarts = 0;
+    let rounds = 0;
+
+    const labelOf = (first: number, n: number): string => `RUN ${mode} first ${mode === 'steps' ? base + first : first} n ${n}`;
+    const sendFrame = (first: number, n: number): Promise<Response> => {
+      const codes = x.subarray(first * unitCodes, (first + n) * unitCodes);
+      const payload: Record<string, WireValue> = { mode, first: mode === 'steps' ? base + first : first, n, x: int32Bytes(codes) };
+      if (opts.record) payload.record = true;
+      if (mode === 'steps' && resetAtStart && first === 0) payload.reset = true;
+      const outBytes = n * (unitOutBytes + (stateWords < 0 ? mtu : unitStateBytes())) + RUN_OVERHEAD;
+      return this.send({
+        type: MsgType.RUN, payload, label: () => labelOf(first, n), responseBytes: Math.min(mtu, outBytes),
+        workMs: n * stepsPerUnit * this.stepMs,
+      });
+    };
+
+    await new Promise<void>((resolve, reject) => {
+      let next = 0; // index into starts
+      let inflight = 0;
+      let inflightBytes = 0;
+      let trouble = false;
+      let boardAt = -1; // steps: where the board is, from the latest answer
+      let finished = false;
+      const finish = (err?: Error): void => {
+        if (finished) return;
+        finished = true;
+        if (err) reject(err); else resolve();
+      };
+      const frameWire = (n: number): number => wireBytes(n * unitCodes * 4 + RUN_OVERHEAD);
+      const firstMissing = (): number => {
+        for (let i = 0; i < total; i++) if (!have[i]) return i;
+        return -1;
+      };
+      const resync = (): void => {
+        // steps only: the window drained after a frame the board did not take
+        trouble = false;
+        if (++rounds > 100) { finish(new BridgeError(this.port, `RUN ${mode}`, 'protocol', 'the board and host could not agree on the step count after 100 rounds')); return; }
+        const m = firstMissing();
+        if (m < 0) { finish(); return; }
+        if (boardAt === base + m) {
+          planFrom(m);
+          next = 0;
+        } else if (resetAtStart && restarts < 3) {
+          restarts++;
+          have.fill(0);
+          planFrom(0);
+          next = 0;
+        } else {
+          finish(new BridgeError(this.port, labelOf(m, 1), 'BADSTATE',
+            `BADSTATE: the outputs of steps ${base + m}..${boardAt - 1} were lost with their answers (the board is at step ${boardAt}); run again with reset`, Status.BADSTATE));
+          return;
+        }
+        pump();
+      };
+      const pump = (): void => {
+        while (!finished && !trouble && next < starts.length && inflight < window) {
+          const first = starts[next], n = counts[next];
+          const w = frameWire(n);
+          if (inflight > 0 && inflightBytes + w > info.rxBuffer) break;
+          next++;
+          inflight++;
+          inflightBytes += w;
+          const t0 = performance.now();
+          sendFrame(first, n).then((r) => {
+            inflight--;
+            inflightBytes -= w;
+            if (finished) return;
+            const label = (): string => labelOf(first, n);
+            try {
+              if (mode === 'steps' && r.status === Status.BADSTATE && typeof r.body.first === 'number') {
+                boardAt = r.body.first;
+                trouble = true;
+              } else {
+                this.checkStatus(r, label);
+                const rf = this.reader_(r, label);
+                const gotFirst = rf.int('first'), gotN = rf.int('n');
+                const wantFirst = mode === 'steps' ? base + first : first;
+                if (gotFirst !== wantFirst || gotN !== n) this.fail(label(), 'protocol', `the board answered first ${gotFirst} n ${gotN}`);
+                framesAnswered++;
+                if (!have[first]) {
+                  take(rf, first, n);
+                  if (opts.record) {
+                    const sb = rf.bin('states');
+                    const words = sb.length / 4;
+                    const perStep = words / (n * stepsPerUnit);
+                    if (!Number.isInteger(perStep)) this.fail(label(), 'protocol', `states hold ${sb.length} bytes for ${n * stepsPerUnit} steps`);
+                    if (stateWords < 0) {
+                      // the rest can go in bigger frames now that the size is known
+                      stateWords = perStep;
+                      replan = true;
+                    }
+                    if (statesBuf === null) statesBuf = new Int32Array(total * stepsPerUnit * perStep);
+                    const dv = new DataView(sb.buffer, sb.byteOffset, sb.byteLength);
+                    const at = first * stepsPerUnit * perStep;
+                    for (let i = 0; i < words; i++) statesBuf[at + i] = dv.getInt32(4 * i, true);
+                  }
+                  for (let i = first; i < first + n; i++) have[i] = 1;
+                }
+                if (mode === 'steps') {
+                  boardAt = base + first + n;
+                  this.stepCount = boardAt;
+                }
+                // measured work raises the per-step estimate (never lowers it below the option)
+                const took = performance.now() - t0 - this.lineMs(w + wireBytes(r.frame.payload.length));
+                if (inflight === 0 && took > 0) this.stepMs = Math.max(this.stepMs, took / (n * stepsPerUnit));
+              }
+            } catch (e) {
+              finish(e as Error);
+              return;
+            }
+            if (trouble && inflight === 0) { resync(); return; }
+            if (replan && !trouble && inflight === 0) {
+              replan = false;
+              const m = firstMissing();
+              if (m >= 0) { planFrom(m); next = 0; }
+            }
+            if (next >= starts.length && inflight === 0) {
+              if (firstMissing() < 0) finish();
+              else if (mode === 'steps') resync();
+              else finish(new BridgeError(this.port, `RUN ${mode}`, 'protocol', 'frames answered without covering every sample'));
+              return;
+            }
+            pump();
+          }, (e: Error) => {
+            inflight--;
+            inflightBytes -= w;
+            finish(e);
+          });
+        }
+      };
+      planFrom(0);
+      if (starts.length === 0) { finish(); return; }
+      pump();
+    });
+    return { frames: framesAnswered, states: statesBuf ?? undefined };
+  }
+}
