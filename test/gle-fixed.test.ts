@@ -6,11 +6,13 @@
  */
 import { beforeAll, describe, expect, it } from 'vitest';
 import { compileModel } from '../src/compile/index.js';
-import { decodeDescriptor } from '../src/descriptor/index.js';
-import { FixedEngine, outputsSha256, presentationInputs, runPresentation, runPresentationC } from '../src/emulator/index.js';
+import { decodeDescriptor, presentationInputs } from '../src/descriptor/index.js';
+import { FixedEngine, runPresentation, runPresentationC } from '../src/emulator/index.js';
+import { outputsSha256 } from '../src/target/index.js';
 import { Network } from '../src/engine/network.js';
 import { loadProfile } from '../src/hw/index.js';
-import { layerToModel, makeModelFile, modelToSpec, type ModelFile, type Presentation } from '../src/model/model-file.js';
+import { layerToModel, makeModelFile, modelToSpec, type ModelFile } from '../src/model/model-file.js';
+import type { Presentation } from '../src/presentation/index.js';
 import { loadClassificationTask } from '../src/tasks/index.js';
 import { initLayers } from '../src/train/init.js';
 import { ensureFirmware } from './helpers/firmware.js';

@@ -7,7 +7,7 @@ import { Network } from '../src/engine/network.js';
 import { typescriptKernels } from '../src/engine/kernels.js';
 import { DEFAULT_LEARNING, type ActivationName, type LayerParameters, type LearningSetup, type NetworkSpec } from '../src/engine/index.js';
 import { loadProfile, realiseChip, resolveSettings, validateProfile, withOverrides, type HwProfile, type Overrides } from '../src/hw/index.js';
-import type { Presentation } from '../src/model/model-file.js';
+import type { Presentation } from '../src/presentation/index.js';
 import {
   CapacityError, FIXED_STATE_RANGE, Substrate, evaluateOnChip, substrateFor, trainOnChip, type ChipTrainingConfig,
 } from '../src/substrate/index.js';

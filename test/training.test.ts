@@ -16,10 +16,8 @@ import { loadClassificationTask } from '../src/tasks/index.js';
 import { generateMnist1d } from '../src/tasks/mnist1d.js';
 import type { ClassificationSplit } from '../src/tasks/types.js';
 import { checkpointToJson, loadCheckpoint, parseCheckpoint, type TrainingState } from '../src/train/checkpoint.js';
-import {
-  buildSpec, evaluateClassifier, initialPlateau, stepPlateau, trainClassifier,
-  type ClassifierConfig, type PlateauSchedule, type TrainOutcome,
-} from '../src/train/classifier.js';
+import { buildSpec, evaluateClassifier, trainClassifier, type ClassifierConfig, type TrainOutcome } from '../src/train/classifier.js';
+import { initialPlateau, stepPlateau, type PlateauSchedule } from '../src/train/plateau.js';
 import { curvesCsv } from '../src/train/curves.js';
 import { CLASSIFIER_PRESETS, MNIST1D_PRESET, MNIST_PRESET } from '../src/train/presets.js';
 import { runClassifierTraining } from '../src/train/run.js';

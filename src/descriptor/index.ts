@@ -13,9 +13,10 @@
 export {
   DESCRIPTOR_EXTENSION, DESCRIPTOR_MAGIC, DESCRIPTOR_VERSION, DescriptorError,
   type Descriptor, type DescriptorHeader, type DescriptorLayer, type DescriptorNetwork, type Nonlinearity, type Placement,
-  type Presentation,
 } from './types.js';
 export { LIMITS, storedRange } from './limits.js';
 export { TRAILER_BYTES, checkEnvelope, descriptorHash, sealDescriptor } from './envelope.js';
 export { decodeDescriptor, encodeDescriptor, formatFromParts, formatToWire, loadDescriptorFile } from './codec.js';
 export { validateDescriptor } from './validate.js';
+export { describeDescriptor, footprintBytes, formatDescriptorText, formatReport, type ReportRow } from './describe.js';
+export { presentationInputs, quantiseInputs } from './inputs.js';

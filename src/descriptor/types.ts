@@ -2,6 +2,7 @@
  * What a device descriptor holds, in memory. The schema is firmware-bridge/DESCRIPTOR.md;
  * the arithmetic it parameterises is firmware-bridge/SEMANTICS.md.
  */
+import type { Presentation } from '../presentation/index.js';
 import type { FixedFormat } from '../fixed/index.js';
 import { GlekitError } from '../util/errors.js';
 
@@ -49,13 +50,6 @@ export interface DescriptorLayer {
   rho: Uint16Array;
   nonlinearity: Nonlinearity;
   placement: Placement | null;
-}
-
-export interface Presentation {
-  mode: 'static' | 'sequence';
-  stepsPerSample: number;
-  settleSteps: number;
-  readout: 'last' | 'sum';
 }
 
 export interface DescriptorHeader {

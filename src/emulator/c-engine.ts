@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PACKAGE_ROOT } from '../version.js';
 import { GlekitError } from '../util/errors.js';
-import { FixedEngine } from './engine.js';
+import { FixedEngine, runPresentation } from './engine.js';
 import type { Descriptor } from '../descriptor/index.js';
 
 export function cHostPath(): string {
@@ -92,21 +92,19 @@ export function traceC(jobs: readonly TraceJob[]): Int32Array[] {
 /** The same trace from the TypeScript engine: per step, for each layer its membranes then its rates. */
 export function traceTs(d: Descriptor, stepInputs: Int32Array): Int32Array {
   const n = d.network;
-  const steps = stepInputs.length / n.inputSize;
+  const perSample = n.presentation.stepsPerSample * n.inputSize;
   const perStep = n.layers.reduce((a, l) => a + 2 * l.nOut, 0);
-  const out = new Int32Array(steps * perStep);
-  const engine = new FixedEngine(d);
+  const count = stepInputs.length / perSample;
+  const out = new Int32Array(count * n.presentation.stepsPerSample * perStep);
   let at = 0;
-  for (let t = 0; t < steps; t++) {
-    if (t % n.presentation.stepsPerSample === 0) engine.reset();
-    engine.step(stepInputs, t * n.inputSize);
+  runPresentation(new FixedEngine(d), stepInputs, count, (_sample, _step, engine) => {
     for (let l = 0; l < n.layers.length; l++) {
       out.set(engine.membrane(l), at);
       at += n.layers[l].nOut;
       out.set(engine.rates(l), at);
       at += n.layers[l].nOut;
     }
-  }
+  });
   return out;
 }
 

@@ -12,7 +12,7 @@
  */
 import { FixedFormat } from '../fixed/index.js';
 import { fit, pow2, roundShift } from '../fixed/core.js';
-import { quantise } from '../fixed/index.js';
+import { present, type Presenter } from '../presentation/index.js';
 import type { Descriptor, DescriptorLayer } from '../descriptor/index.js';
 
 const NL_IDENTITY = 0;
@@ -236,18 +236,12 @@ export class FixedEngine {
   }
 }
 
-/** Input codes of real inputs: quantise(x, inputFormat) element-wise. */
-export function quantiseInputs(values: ArrayLike<number>, format: FixedFormat, out?: Int32Array): Int32Array {
-  const codes = out ?? new Int32Array(values.length);
-  for (let i = 0; i < values.length; i++) codes[i] = quantise(values[i], format);
-  return codes;
-}
-
 /**
- * Runs every sample of a presentation: reset, then stepsPerSample steps, then the
- * read-out (the last step's outputs, or their sum over the steps after settleSteps).
- * `stepInputs` holds, per sample, stepsPerSample rows of inputSize codes. Returns the
- * read-out codes, count x outputSize (exact integers; sums can pass 2^31).
+ * Runs every sample of a presentation (src/presentation's loop): reset, then
+ * stepsPerSample steps, then the read-out (the last step's outputs, or their sum over the
+ * steps after settleSteps). `stepInputs` holds, per sample, stepsPerSample rows of
+ * inputSize codes, each step reading its own row. Returns
+ * the read-out codes, count x outputSize (exact integers; sums can pass 2^31).
  */
 export function runPresentation(engine: FixedEngine, stepInputs: Int32Array, count: number,
   onStep?: (sample: number, step: number, engine: FixedEngine) => void): Float64Array {
@@ -258,21 +252,19 @@ export function runPresentation(engine: FixedEngine, stepInputs: Int32Array, cou
     throw new RangeError(`runPresentation: ${stepInputs.length} input codes for ${count} samples of ${p.stepsPerSample} x ${nIn}`);
   }
   const out = new Float64Array(count * nOut);
-  for (let s = 0; s < count; s++) {
+  const score = new Float64Array(nOut);
+  let sample = 0;
+  // every step reads its own row of step inputs, so fill has nothing to do
+  const presenter: Presenter = {
+    fill: () => {},
+    step: (t) => { engine.step(stepInputs, sample * perSample + t * nIn); },
+    output: () => engine.output,
+  };
+  const each = onStep === undefined ? undefined : (t: number): void => onStep(sample, t, engine);
+  for (sample = 0; sample < count; sample++) {
     engine.reset();
-    for (let t = 0; t < p.stepsPerSample; t++) {
-      const y = engine.step(stepInputs, s * perSample + t * nIn);
-      if (onStep !== undefined) onStep(s, t, engine);
-      if (p.readout === 'sum' && t >= p.settleSteps) for (let k = 0; k < nOut; k++) out[s * nOut + k] += y[k];
-    }
-    if (p.readout === 'last') for (let k = 0; k < nOut; k++) out[s * nOut + k] = engine.output[k];
+    present(p, presenter, score, undefined, each);
+    out.set(score, sample * nOut);
   }
   return out;
-}
-
-/** Index of the largest value of row `row` (the first one on ties, as the float classifier does). */
-export function argmax(a: ArrayLike<number>, row: number, n: number): number {
-  let best = 0;
-  for (let j = 1; j < n; j++) if (a[row * n + j] > a[row * n + best]) best = j;
-  return best;
 }

@@ -10,7 +10,7 @@ import type { Job } from './plan.js';
 export type ToWorker = { type: 'job'; job: Job } | { type: 'stop' };
 export type FromWorker =
   | { type: 'ready' }
-  | { type: 'done'; record: ReturnType<typeof runJob> }
+  | { type: 'done'; record: Awaited<ReturnType<typeof runJob>> }
   | { type: 'failed'; jobId: string; message: string }
   | { type: 'fatal'; message: string };
 
@@ -26,13 +26,13 @@ try {
   post({ type: 'fatal', message: err instanceof Error ? err.message : String(err) });
 }
 
-port.on('message', (m: ToWorker) => {
+port.on('message', async (m: ToWorker) => {
   if (m.type === 'stop' || ctx === null) {
     port.close();
     return;
   }
   try {
-    post({ type: 'done', record: runJob(ctx, m.job) });
+    post({ type: 'done', record: await runJob(ctx, m.job) });
   } catch (err) {
     post({ type: 'failed', jobId: m.job.id, message: err instanceof Error ? err.message : String(err) });
   }

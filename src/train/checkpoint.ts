@@ -13,15 +13,15 @@
  */
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import stringify from 'safe-stable-stringify';
 import { parseActivation } from '../engine/activations.js';
 import type { FloatArray } from '../engine/kernels.js';
 import type { Network } from '../engine/network.js';
 import type { LayerParameters } from '../engine/types.js';
+import { canonicalJson } from '../util/canonical-json.js';
 import { ValidationError } from '../util/errors.js';
 import { writeFileAtomic } from '../util/files.js';
 import { Field, readJsonFile } from '../util/json-reader.js';
-import type { EpochRecord, PlateauState } from './classifier.js';
+import type { EpochRecord, PlateauState } from './plateau.js';
 
 export const CHECKPOINT_FORMAT = 'glekit-checkpoint';
 export const CHECKPOINT_FORMAT_VERSION = 1;
@@ -117,7 +117,7 @@ function toBase64(a: Float64Array): string {
 }
 
 function hashContent(content: unknown): string {
-  return 'sha256:' + createHash('sha256').update(stringify(content) ?? '').digest('hex');
+  return 'sha256:' + createHash('sha256').update(canonicalJson(content)).digest('hex');
 }
 
 /** NaN (an epoch without a test evaluation, an empty validation split) is stored as null. */

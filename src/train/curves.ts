@@ -5,7 +5,7 @@
 import { join } from 'node:path';
 import { writePlot, type PlotPoint } from '../plot/index.js';
 import { writeFileAtomic } from '../util/files.js';
-import type { EpochRecord } from './classifier.js';
+import type { EpochRecord } from './plateau.js';
 
 const COLUMNS: (keyof EpochRecord)[] = ['epoch', 'trainAccuracy', 'trainLoss', 'validationAccuracy', 'validationLoss', 'testAccuracy', 'lr', 'seconds'];
 

@@ -19,7 +19,8 @@ import { writeFileAtomic } from '../util/files.js';
 import { createProgress } from '../util/progress.js';
 import { VERSION } from '../version.js';
 import { checkpointExists, configFingerprint, loadCheckpoint, saveCheckpoint, type CheckpointFile, type RunIdentity, type TrainingState } from './checkpoint.js';
-import { buildSpec, evaluateClassifier, networkInputSize, trainClassifier, type ClassifierConfig } from './classifier.js';
+import { buildSpec, evaluateClassifier, trainClassifier, type ClassifierConfig } from './classifier.js';
+import { stepInputSize } from '../presentation/index.js';
 import { writeCurveData, writeCurvePlots } from './curves.js';
 import { runLagLine, LAGLINE_DEFAULTS, type LagLineResult } from './lagline.js';
 import { CLASSIFIER_PRESETS, type ClassifierPreset } from './presets.js';
@@ -201,7 +202,7 @@ export async function runClassifierTraining(req: TrainRequest): Promise<TrainSum
     };
   }
 
-  const spec = buildSpec(config, networkInputSize(config.presentation, data.inputSize), outcome.layers);
+  const spec = buildSpec(config, stepInputSize(config.presentation, data.inputSize), outcome.layers);
   const test = evaluateClassifier(spec, config.presentation, data.test, config.evalBatchSize, kernels);
   const validationAccuracy = last && Number.isFinite(last.validationAccuracy) ? last.validationAccuracy : null;
   const wallSeconds = (performance.now() - started) / 1000;
@@ -241,39 +242,6 @@ export async function runClassifierTraining(req: TrainRequest): Promise<TrainSum
   };
   writeFileAtomic(join(runDir, 'summary.json'), JSON.stringify(summary, null, 1) + '\n');
   return summary;
-}
-
-export interface EvalSummary {
-  task: string;
-  seed: number;
-  dataSeed: number;
-  testAccuracy: number;
-  testCount: number;
-  wallSeconds: number;
-  modelPath: string;
-  modelHash: string;
-  dtype: Dtype;
-}
-
-export function evaluateModelFile(path: string, task: string, dtype: Dtype): EvalSummary {
-  const started = performance.now();
-  const model = loadModel(path);
-  if (model.task !== task) throw new GlekitError(`${path}: the model was trained on task "${model.task}", not "${task}"`);
-  const dataSeed = typeof model.training.dataSeed === 'number' ? model.training.dataSeed : 0;
-  const data = loadClassificationTask(task, dataSeed);
-  const evalBatch = typeof model.training.evalBatchSize === 'number' ? model.training.evalBatchSize : 1000;
-  const test = evaluateClassifier(modelToSpec(model, dtype), model.presentation, data.test, evalBatch, defaultKernels());
-  return {
-    task,
-    seed: typeof model.training.seed === 'number' ? model.training.seed : NaN,
-    dataSeed,
-    testAccuracy: test.accuracy,
-    testCount: data.test.count,
-    wallSeconds: (performance.now() - started) / 1000,
-    modelPath: resolve(path),
-    modelHash: model.contentHash,
-    dtype,
-  };
 }
 
 export interface LagLineRequest { seed: number; compare: boolean; prospectiveErrors: boolean; quiet: boolean }

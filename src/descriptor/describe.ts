@@ -1,129 +1,11 @@
 /**
- * Running a compiled descriptor on a task's data with either integer engine, and
- * describing a descriptor for people (`glekit emulate`, `glekit inspect`).
+ * A descriptor for people and for board builds: the C engine's memory for it, a JSON
+ * description and an aligned text one (`glekit inspect`), and the compiler's per-layer
+ * quantisation report.
  */
-import { createHash } from 'node:crypto';
-import { evaluateClassifier } from '../train/index.js';
-import { loadModel, modelToSpec } from '../model/model-file.js';
-import { loadClassificationTask } from '../tasks/index.js';
-import { GlekitError } from '../util/errors.js';
 import { toReal } from '../fixed/index.js';
-import { descriptorHash, loadDescriptorFile, type Descriptor, type DescriptorLayer } from '../descriptor/index.js';
-import { FixedEngine, argmax, quantiseInputs, runPresentation } from './engine.js';
-import { runPresentationC } from './c-engine.js';
-
-export type EngineName = 'ts' | 'c';
-
-export interface EmulateRequest {
-  descriptorPath: string;
-  task: string;
-  engine: EngineName;
-  split?: 'test' | 'validation' | 'train';
-  /** default: the data seed the model was trained with (recorded in the descriptor) */
-  dataSeed?: number;
-  /** only the first N samples */
-  limit?: number;
-  /** also evaluate the float target (this model file) on the same samples */
-  modelPath?: string;
-}
-
-export interface EmulateSummary {
-  descriptor: string;
-  descriptorHash: string;
-  profile: string;
-  task: string;
-  split: string;
-  dataSeed: number;
-  engine: EngineName;
-  samples: number;
-  accuracy: number;
-  /** SHA-256 over every read-out code of every sample, in order, as int64 little-endian */
-  outputsSha256: string;
-  floatAccuracy: number | null;
-  steps: number;
-  wallSeconds: number;
-  stepsPerSecond: number;
-}
-
-/**
- * Step inputs for runPresentation / the C host: per sample stepsPerSample rows of input
- * codes; a held sample repeats its row, a sequence feeds one element per step.
- */
-export function presentationInputs(d: Descriptor, samples: ArrayLike<number>, count: number, sampleSize: number): Int32Array {
-  const n = d.network;
-  const p = n.presentation;
-  if (p.mode === 'static' && sampleSize !== n.inputSize) throw new GlekitError(`samples have ${sampleSize} values, the descriptor's network takes ${n.inputSize}`);
-  if (p.mode === 'sequence' && sampleSize < p.stepsPerSample) throw new GlekitError(`sequences of ${sampleSize} are shorter than the presentation's ${p.stepsPerSample} steps`);
-  const out = new Int32Array(count * p.stepsPerSample * n.inputSize);
-  const row = new Int32Array(sampleSize);
-  const values = new Float64Array(sampleSize);
-  for (let s = 0; s < count; s++) {
-    for (let i = 0; i < sampleSize; i++) values[i] = samples[s * sampleSize + i];
-    quantiseInputs(values, n.inputFormat, row);
-    for (let t = 0; t < p.stepsPerSample; t++) {
-      const at = (s * p.stepsPerSample + t) * n.inputSize;
-      if (p.mode === 'static') out.set(row, at);
-      else out[at] = row[t];
-    }
-  }
-  return out;
-}
-
-/** SHA-256 over read-out codes, each as int64 little-endian. */
-export function outputsSha256(outputs: Float64Array): string {
-  const b = Buffer.alloc(outputs.length * 8);
-  for (let i = 0; i < outputs.length; i++) b.writeBigInt64LE(BigInt(outputs[i]), 8 * i);
-  return createHash('sha256').update(b).digest('hex');
-}
-
-export function emulateTask(req: EmulateRequest): EmulateSummary {
-  const { descriptor: d, bytes } = loadDescriptorFile(req.descriptorPath);
-  if (d.header.model.task !== req.task) {
-    throw new GlekitError(`${req.descriptorPath}: the descriptor was compiled from a model of task "${d.header.model.task}", not "${req.task}"`);
-  }
-  const recorded = d.header.info.dataSeed;
-  const dataSeed = req.dataSeed ?? (typeof recorded === 'number' ? recorded : 0);
-  const data = loadClassificationTask(req.task, dataSeed);
-  const split = data[req.split ?? 'test'];
-  const count = Math.min(split.count, req.limit ?? split.count);
-  const inputs = split.inputs.subarray(0, count * split.inputSize);
-  const stepInputs = presentationInputs(d, inputs, count, split.inputSize);
-  const nOut = d.network.outputSize;
-  const started = performance.now();
-  const outputs = req.engine === 'ts'
-    ? runPresentation(new FixedEngine(d), stepInputs, count)
-    : runPresentationC(bytes, stepInputs, nOut);
-  const wallSeconds = (performance.now() - started) / 1000;
-  if (outputs.length !== count * nOut) throw new GlekitError(`the ${req.engine} engine returned ${outputs.length} outputs for ${count} samples`);
-  let correct = 0;
-  for (let s = 0; s < count; s++) if (argmax(outputs, s, nOut) === split.labels[s]) correct++;
-  let floatAccuracy: number | null = null;
-  if (req.modelPath !== undefined) {
-    const model = loadModel(req.modelPath);
-    if (model.contentHash !== d.header.model.hash) {
-      throw new GlekitError(`${req.modelPath}: not the model this descriptor was compiled from (hash ${model.contentHash}, descriptor says ${d.header.model.hash})`);
-    }
-    const sub = { count, inputSize: split.inputSize, inputs, labels: split.labels.subarray(0, count) };
-    floatAccuracy = evaluateClassifier(modelToSpec(model, 'float64'), model.presentation, sub, Math.min(1000, count)).accuracy;
-  }
-  const steps = count * d.network.presentation.stepsPerSample;
-  return {
-    descriptor: req.descriptorPath,
-    descriptorHash: descriptorHash(bytes),
-    profile: d.header.profile.name,
-    task: req.task,
-    split: req.split ?? 'test',
-    dataSeed,
-    engine: req.engine,
-    samples: count,
-    accuracy: correct / count,
-    outputsSha256: outputsSha256(outputs),
-    floatAccuracy,
-    steps,
-    wallSeconds,
-    stepsPerSecond: steps / Math.max(wallSeconds, 1e-9),
-  };
-}
+import { descriptorHash } from './envelope.js';
+import type { Descriptor, DescriptorLayer } from './types.js';
 
 /** Bytes of the C engine's buffers for a descriptor, by the formula of gle_get_info (gle_engine.c). */
 export function footprintBytes(d: Descriptor): Record<string, number> {
@@ -240,4 +122,3 @@ export function formatReport(rows: ReportRow[]): string[] {
   const widths = table[0].map((_, c) => Math.max(...table.map((row) => row[c].length)));
   return table.map((row) => '  ' + row.map((cell, c) => (c === row.length - 1 ? cell : cell.padEnd(widths[c]))).join('  '));
 }
-
