@@ -14,7 +14,7 @@
  */
 import { FixedFormat, parseFormat, type Overflow, type Rounding } from '../fixed/index.js';
 import type { ResolvedSettings } from '../hw/index.js';
-import type { Rounding as ProfileRounding } from '../hw/index.js';
+import type { ProfileRounding } from '../hw/index.js';
 import { GlekitError } from '../util/errors.js';
 import { LIMITS } from '../descriptor/index.js';
 

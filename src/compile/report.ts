@@ -3,27 +3,19 @@
  * range, the range seen, and how many values saturated (weights at quantisation; the
  * datapath's values in the bit-accurate overflow run, overflow.ts).
  */
-import type { DescriptorLayer } from '../descriptor/index.js';
+import type { DescriptorLayer, ReportRow } from '../descriptor/index.js';
 import type { FixedFormat } from '../fixed/index.js';
 import { realRange } from './formats.js';
 import type { LayerPlans } from './plans.js';
 import type { LayerRanges, Range } from './ranges.js';
 
-export interface TensorReport {
-  layer: number | 'input';
-  tensor: string;
-  format: string;
-  origin: string;
-  /** the real range the format holds */
-  formatMin: number;
-  formatMax: number;
-  /** the range seen (weights: the model's values; datapath: the float target on range data) */
-  seenMin: number | null;
-  seenMax: number | null;
-  values: number;
-  /** values out of the format's range: quantised weights, or datapath results in the bit-accurate overflow run */
-  saturated: number;
-}
+/**
+ * One row: the real range the format holds (formatMin, formatMax), the range seen
+ * (weights: the model's values; datapath: the float target on range data), and the
+ * values out of the format's range (saturated: quantised weights, or datapath results in
+ * the bit-accurate overflow run). The type is the descriptor's (header.info.report).
+ */
+export type TensorReport = ReportRow;
 
 function formatRow(layer: number | 'input', tensor: string, f: FixedFormat, origin: string): Omit<TensorReport, 'seenMin' | 'seenMax' | 'values' | 'saturated'> {
   const [formatMin, formatMax] = realRange(f);

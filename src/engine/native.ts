@@ -7,11 +7,11 @@
  * (e.g. to compare results), `native` makes a missing or broken addon an error instead
  * of a silent slowdown, and unset / `auto` picks native when available.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 
+import { PACKAGE_ROOT } from '../version.js';
 import { typescriptKernels, type WeightKernels } from './kernels.js';
 
 /** Must equal GLE_ADDON_ABI in native/kernels.c; a mismatch means a stale build. */
@@ -37,36 +37,13 @@ export interface NativeKernels extends WeightKernels {
 let nativeState: { kernels: NativeKernels | null; failure: string | null } | undefined;
 const defaultCache = new Map<string, WeightKernels>();
 
-/**
- * The package root, found by walking up to glekit's package.json: this module runs
- * both from src/engine (vitest) and from dist/src/engine (compiled), at different depths.
- */
-function packageRoot(): string | null {
-  let dir = path.dirname(fileURLToPath(import.meta.url));
-  for (;;) {
-    const manifest = path.join(dir, 'package.json');
-    if (existsSync(manifest)) {
-      try {
-        if ((JSON.parse(readFileSync(manifest, 'utf8')) as { name?: unknown }).name === 'glekit') return dir;
-      } catch {
-        // an unreadable manifest further down is not ours; keep walking up
-      }
-    }
-    const parent = path.dirname(dir);
-    if (parent === dir) return null;
-    dir = parent;
-  }
-}
-
-/** Absolute path where the addon is expected, or null when the package root cannot be found. */
-export function nativeAddonPath(): string | null {
-  const root = packageRoot();
-  return root === null ? null : path.join(root, ADDON_FILE);
+/** Absolute path where the addon is expected. */
+export function nativeAddonPath(): string {
+  return path.join(PACKAGE_ROOT, ADDON_FILE);
 }
 
 function load(): { kernels: NativeKernels | null; failure: string | null } {
   const file = nativeAddonPath();
-  if (file === null) return { kernels: null, failure: 'cannot find the glekit package root' };
   if (!existsSync(file)) return { kernels: null, failure: `${file} does not exist (run npm run build)` };
   let addon: NativeAddon;
   try {

@@ -3,14 +3,14 @@
  * concrete chips. This module produces data only; the substrate engine applies it.
  */
 export type {
-  Source, Sourced, ProfileKind, Rounding, Overflow, Distribution, Sharing, HwProfile, Timing, TimeConstantSpec,
+  Source, Sourced, ProfileKind, ProfileRounding, ProfileOverflow, Distribution, Sharing, HwProfile, Timing, TimeConstantSpec,
   TauRepresentation, TauMismatch, GainMismatch, Weights, IntegerWeights, FloatWeights, WeightSign, WeightScale,
-  WeightCoding, NumberFormat, Readout, StateSpec, NoiseSpec, Nonlinearity, Delays, DelayDraw, Capacity,
-  CapacityLimit, HostLink, Calibration, Clip,
+  WeightCoding, NumberFormat, Readout, StateSpec, NoiseSpec, ProfileNonlinearity, Delays, DelayDraw, Capacity,
+  CapacityLimit, HostLink, CalibrationProcedure, Clip,
 } from './types.js';
 export { PROFILE_FORMAT, CAPACITY_LIMITS } from './types.js';
 export {
-  loadProfile, validateProfile, listProfiles, profileHash, canonicalJson, packageRoot, hwModelsDir, formatPath,
+  loadProfile, validateProfile, listProfiles, profileHash, hwModelsDir, formatPath,
 } from './profile.js';
 export { describeProfile, sourcedValues, type DescribeOptions } from './describe.js';
 export { withOverrides, parseOverrides, OVERRIDES, OVERRIDE_NAMES, type Overrides, type OverrideName } from './overrides.js';

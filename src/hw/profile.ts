@@ -6,38 +6,18 @@
  * that fits its bit width...), which JSON Schema cannot express readably. Both report
  * through ValidationError naming the file, the field path and the offending value.
  */
-import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join, resolve } from 'node:path';
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
+import { canonicalSha256 } from '../util/canonical-json.js';
 import { GlekitError, ValidationError } from '../util/errors.js';
+import { PACKAGE_ROOT } from '../version.js';
 import { PROFILE_FORMAT, type Clip, type HwProfile, type NumberFormat, type Sourced, type TauRepresentation } from './types.js';
 
 const SCHEMA_FILE = 'schema.json';
 
-let cachedRoot: string | null = null;
-
-/**
- * The package root, found by walking up from this file: the same code runs as
- * src/hw/*.ts under vitest and as dist/src/hw/*.js after tsc, at different depths.
- */
-export function packageRoot(): string {
-  if (cachedRoot !== null) return cachedRoot;
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (;;) {
-    if (existsSync(join(dir, 'hw-models', SCHEMA_FILE)) && existsSync(join(dir, 'package.json'))) {
-      cachedRoot = dir;
-      return dir;
-    }
-    const up = dirname(dir);
-    if (up === dir) throw new GlekitError(`cannot find the glekit package root (a folder with hw-models/${SCHEMA_FILE}) above ${fileURLToPath(import.meta.url)}`);
-    dir = up;
-  }
-}
-
 export function hwModelsDir(): string {
-  return join(packageRoot(), 'hw-models');
+  return join(PACKAGE_ROOT, 'hw-models');
 }
 
 /** Names of the profiles shipped in hw-models/, sorted. */
@@ -311,23 +291,8 @@ function checkRepresentation(
   }
 }
 
-/**
- * JSON with object keys sorted at every level and no whitespace, so that two profiles
- * with the same content hash alike however their files are laid out.
- */
-export function canonicalJson(value: unknown): string {
-  if (value === null || typeof value !== 'object') {
-    if (typeof value === 'number' && !Number.isFinite(value)) throw new GlekitError(`canonicalJson: ${value} has no JSON form`);
-    return JSON.stringify(value);
-  }
-  if (Array.isArray(value)) return `[${value.map((v) => canonicalJson(v === undefined ? null : v)).join(',')}]`;
-  const obj = value as Record<string, unknown>;
-  const keys = Object.keys(obj).filter((k) => obj[k] !== undefined).sort();
-  return `{${keys.map((k) => `${JSON.stringify(k)}:${canonicalJson(obj[k])}`).join(',')}}`;
-}
-
 /** SHA-256 (hex) of the canonical JSON of the profile; the editor hint "$schema" is not content. */
 export function profileHash(profile: HwProfile): string {
   const { $schema: _ignored, ...content } = profile;
-  return createHash('sha256').update(canonicalJson(content)).digest('hex');
+  return canonicalSha256(content);
 }

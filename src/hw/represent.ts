@@ -5,10 +5,10 @@
  */
 import { GlekitError } from '../util/errors.js';
 import type { ResolvedTauRepresentation } from './resolve.js';
-import type { Rounding } from './types.js';
+import type { ProfileRounding } from './types.js';
 
 /** Rounds x to an integer by the named rule ('nearest' is half away from zero). */
-export function roundWith(mode: Rounding, x: number): number {
+export function roundWith(mode: ProfileRounding, x: number): number {
   let r: number;
   switch (mode) {
     case 'nearest': r = x < 0 ? -Math.round(-x) : Math.round(x); break;

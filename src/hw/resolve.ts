@@ -5,7 +5,7 @@
  * them the same way.
  */
 import type {
-  CapacityLimit, Distribution, GainMismatch, HostLink, HwProfile, NumberFormat, Overflow, Rounding, Sharing,
+  CapacityLimit, Distribution, GainMismatch, HostLink, HwProfile, NumberFormat, ProfileOverflow, ProfileRounding, Sharing,
   TauMismatch, TauRepresentation, TimeConstantSpec, WeightSign,
 } from './types.js';
 import { CAPACITY_LIMITS } from './types.js';
@@ -29,9 +29,9 @@ export interface ResolvedTiming {
  */
 export type ResolvedTauRepresentation =
   | { kind: 'continuous'; min: number; max: number }
-  | { kind: 'analog-cell'; bits: number; codeMin: number; codeMax: number; min: number; max: number; mapping: 'linear' | 'reciprocal' | 'log'; rounding: Rounding }
-  | { kind: 'decay'; bits: number; one: number; dMin: number; dMax: number; rounding: Rounding }
-  | { kind: 'bit-shift'; shiftMin: number; shiftMax: number; rounding: Rounding };
+  | { kind: 'analog-cell'; bits: number; codeMin: number; codeMax: number; min: number; max: number; mapping: 'linear' | 'reciprocal' | 'log'; rounding: ProfileRounding }
+  | { kind: 'decay'; bits: number; one: number; dMin: number; dMax: number; rounding: ProfileRounding }
+  | { kind: 'bit-shift'; shiftMin: number; shiftMax: number; rounding: ProfileRounding };
 
 /**
  * Fixed-pattern multiplicative variation. normal: 1 + cv*z; lognormal: exp(s*z - s^2/2)
@@ -81,7 +81,7 @@ export type ResolvedWeights =
   | { format: 'float'; gain: ResolvedMismatch }
   | {
       format: 'integer'; bits: number; sign: WeightSign; qMin: number; qMax: number; synapsesPerWeight: number;
-      coding: 'uniform' | 'base-mask'; bases: number | null; scale: ResolvedScale; rounding: Rounding; overflow: Overflow;
+      coding: 'uniform' | 'base-mask'; bases: number | null; scale: ResolvedScale; rounding: ProfileRounding; overflow: ProfileOverflow;
       gain: ResolvedMismatch;
     };
 
@@ -89,7 +89,7 @@ export type ResolvedWeights =
 export type ResolvedNumberFormat =
   | { format: 'float' }
   | { format: 'analog'; min: number | null; max: number | null }
-  | { format: 'fixed'; bits: number; fractionalBits: number | null; qMin: number; qMax: number; overflow: Overflow };
+  | { format: 'fixed'; bits: number; fractionalBits: number | null; qMin: number; qMax: number; overflow: ProfileOverflow };
 
 export interface ResolvedReadout {
   bits: number;
@@ -98,7 +98,7 @@ export interface ResolvedReadout {
   /** codeMax - codeMin: the codes a full-scale signal spans */
   span: number;
   samplePeriod: number | null;
-  overflow: Overflow;
+  overflow: ProfileOverflow;
 }
 
 export interface ResolvedState {

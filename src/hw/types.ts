@@ -17,8 +17,10 @@ export interface Sourced {
 }
 
 export type ProfileKind = 'analog' | 'mixed-signal' | 'digital' | 'fpga' | 'mcu' | 'ideal';
-export type Rounding = 'nearest' | 'nearest-even' | 'floor' | 'ceil' | 'truncate';
-export type Overflow = 'saturate' | 'wrap';
+/** A profile's rounding rule in words; src/fixed's Rounding is the ap_fixed mode a compiled format uses. */
+export type ProfileRounding = 'nearest' | 'nearest-even' | 'floor' | 'ceil' | 'truncate';
+/** A profile's overflow rule in words; src/fixed's Overflow is the ap_fixed mode. */
+export type ProfileOverflow = 'saturate' | 'wrap';
 export type Distribution = 'none' | 'normal' | 'lognormal';
 export type Sharing = 'neuron' | 'core';
 
@@ -37,10 +39,10 @@ export type TauRepresentation =
   | (Noted & { kind: 'continuous'; sharing: Sharing; min?: Sourced; max?: Sourced })
   | (Noted & {
       kind: 'analog-cell'; sharing: Sharing; bits: Sourced; codeMin?: Sourced; codeMax?: Sourced;
-      min: Sourced; max: Sourced; mapping: 'linear' | 'reciprocal' | 'log'; rounding: Rounding;
+      min: Sourced; max: Sourced; mapping: 'linear' | 'reciprocal' | 'log'; rounding: ProfileRounding;
     })
-  | (Noted & { kind: 'decay'; sharing: Sharing; bits: Sourced; dMin?: Sourced; dMax?: Sourced; rounding: Rounding })
-  | (Noted & { kind: 'bit-shift'; sharing: Sharing; shiftMin: Sourced; shiftMax: Sourced; rounding: Rounding });
+  | (Noted & { kind: 'decay'; sharing: Sharing; bits: Sourced; dMin?: Sourced; dMax?: Sourced; rounding: ProfileRounding })
+  | (Noted & { kind: 'bit-shift'; sharing: Sharing; shiftMin: Sourced; shiftMax: Sourced; rounding: ProfileRounding });
 
 export interface Clip extends Noted {
   min: Sourced;
@@ -91,8 +93,8 @@ export interface IntegerWeights extends Noted {
   synapsesPerSignedWeight?: Sourced;
   coding?: WeightCoding;
   scale: WeightScale;
-  rounding: Rounding;
-  overflow: Overflow;
+  rounding: ProfileRounding;
+  overflow: ProfileOverflow;
   gainMismatch: GainMismatch;
 }
 
@@ -101,14 +103,14 @@ export type Weights = FloatWeights | IntegerWeights;
 export type NumberFormat =
   | (Noted & { format: 'float' })
   | (Noted & { format: 'analog'; min?: Sourced; max?: Sourced })
-  | (Noted & { format: 'fixed'; bits: Sourced; fractionalBits?: Sourced; overflow: Overflow });
+  | (Noted & { format: 'fixed'; bits: Sourced; fractionalBits?: Sourced; overflow: ProfileOverflow });
 
 export interface Readout extends Noted {
   bits: Sourced;
   codeMin?: Sourced;
   codeMax?: Sourced;
   samplePeriod?: Sourced;
-  overflow: Overflow;
+  overflow: ProfileOverflow;
 }
 
 export interface StateSpec extends Noted {
@@ -124,7 +126,8 @@ export interface NoiseSpec extends Noted {
   unit: 'full-scale' | 'readout-lsb';
 }
 
-export type Nonlinearity =
+/** How a substrate realises phi; the descriptor's Nonlinearity is the integer circuit the compiler derives from it. */
+export type ProfileNonlinearity =
   | (Noted & { kind: 'exact' })
   | (Noted & { kind: 'lut'; entries: Sourced; min: Sourced; max: Sourced; interpolation: 'none' | 'linear'; outputBits?: Sourced })
   | (Noted & { kind: 'piecewise-linear'; segments: Sourced; min: Sourced; max: Sourced })
@@ -159,7 +162,8 @@ export interface HostLink extends Noted {
   maxFrameBytes?: Sourced;
 }
 
-export interface Calibration extends Noted {
+/** How chips of the family are calibrated (the procedure that produces a board calibration file). */
+export interface CalibrationProcedure extends Noted {
   perNeuron: boolean;
   durationSeconds?: Sourced;
   acceptanceSpreadRatio?: Sourced;
@@ -179,9 +183,9 @@ export interface HwProfile extends Noted {
   weights: Weights;
   state: StateSpec;
   noise: Noted & { membrane: NoiseSpec; rate: NoiseSpec };
-  nonlinearity: Nonlinearity;
+  nonlinearity: ProfileNonlinearity;
   delays: Delays;
   capacity: Capacity;
   hostLinks: HostLink[];
-  calibration?: Calibration;
+  calibration?: CalibrationProcedure;
 }

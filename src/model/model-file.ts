@@ -5,9 +5,9 @@
  * content, and is validated on load with errors that name the field.
  */
 import { createHash } from 'node:crypto';
-import stringify from 'safe-stable-stringify';
 import { ACTIVATIONS, parseActivation, type ActivationName } from '../engine/activations.js';
 import type { Dtype, LayerParameters, LossName, NetworkSpec } from '../engine/types.js';
+import { canonicalJson } from '../util/canonical-json.js';
 import { ValidationError } from '../util/errors.js';
 import { writeFileAtomic } from '../util/files.js';
 import { Field, isObject, readJsonFile } from '../util/json-reader.js';
@@ -61,7 +61,7 @@ export interface ModelFile {
 export type ModelContent = Omit<ModelFile, 'contentHash' | 'format' | 'formatVersion'>;
 
 export function hashContent(content: unknown): string {
-  return 'sha256:' + createHash('sha256').update(stringify(content) ?? '').digest('hex');
+  return 'sha256:' + createHash('sha256').update(canonicalJson(content)).digest('hex');
 }
 
 export function layerToModel(p: LayerParameters): ModelLayer {

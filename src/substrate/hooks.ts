@@ -6,7 +6,7 @@
 import type { FloatArray, WeightKernels } from '../engine/kernels.js';
 import type { LayerHooks, LayerState, Network } from '../engine/network.js';
 import type { Rng } from '../util/rng.js';
-import { quantiseArray, type GridQuantiser } from './quantise.js';
+import { snapArrayToGrid, type GridQuantiser } from './quantise.js';
 import type { Activation } from './nonlinearity.js';
 
 export interface LayerImperfections {
@@ -99,7 +99,7 @@ export function buildHooks(net: Network, layer: LayerState, m: LayerImperfection
       } else {
         kernels.drive(W, bias, bottom, s, batch, nOut, nIn);
       }
-      if (driveGrid !== null) quantiseArray(driveGrid, s, batch * nOut);
+      if (driveGrid !== null) snapArrayToGrid(driveGrid, s, batch * nOut);
     };
     if (delays !== null && h !== null) {
       hooks.weightGrad = (pv, _bottom, gW, batch) => {
@@ -131,7 +131,7 @@ export function buildHooks(net: Network, layer: LayerState, m: LayerImperfection
         // one fluctuation of the membrane: the stored state carries it and this step's rate sees it
         for (let i = 0; i < n; i++) { const z = mNoise * noise.normal(); u[i] += z; pu[i] += z; }
       }
-      if (mGrid !== null) { quantiseArray(mGrid, u, n); quantiseArray(mGrid, pu, n); }
+      if (mGrid !== null) { snapArrayToGrid(mGrid, u, n); snapArrayToGrid(mGrid, pu, n); }
     };
   }
 
@@ -142,8 +142,8 @@ export function buildHooks(net: Network, layer: LayerState, m: LayerImperfection
     hooks.rate = (L, n) => {
       const r = L.rNext;
       if (rNoise > 0) for (let i = 0; i < n; i++) r[i] += rNoise * noise.normal();
-      if (rGrid !== null) quantiseArray(rGrid, r, n);
-      if (adc !== null) quantiseArray(adc, r, n);
+      if (rGrid !== null) snapArrayToGrid(rGrid, r, n);
+      if (adc !== null) snapArrayToGrid(adc, r, n);
     };
   }
   return hooks;

@@ -10,7 +10,7 @@
  */
 import type { FloatArray } from '../engine/kernels.js';
 import { roundWith, type ResolvedNumberFormat, type ResolvedReadout, type ResolvedWeights } from '../hw/index.js';
-import type { Rounding } from '../hw/index.js';
+import type { ProfileRounding } from '../hw/index.js';
 
 /**
  * A fixed-point state format without fractional bits leaves the binary point to the
@@ -88,7 +88,7 @@ export interface GridQuantiser {
   lo: number;
   hi: number;
   step: number;
-  rounding: Rounding;
+  rounding: ProfileRounding;
   overflow: 'saturate' | 'wrap';
 }
 
@@ -113,7 +113,7 @@ export function readoutGrid(r: ResolvedReadout, lo: number, hi: number): GridQua
   return { lo, hi: lo + r.span * step, step, rounding: 'nearest', overflow: r.overflow };
 }
 
-export function quantiseValue(g: GridQuantiser, v: number): number {
+export function snapToGrid(g: GridQuantiser, v: number): number {
   let x = v;
   if (g.step > 0) x = g.lo + roundWith(g.rounding, (v - g.lo) / g.step) * g.step;
   if (x >= g.lo && x <= g.hi) return x;
@@ -123,7 +123,7 @@ export function quantiseValue(g: GridQuantiser, v: number): number {
   return g.lo + ((((k % levels) + levels) % levels) * g.step);
 }
 
-/** In place over a[0..n). */
-export function quantiseArray(g: GridQuantiser, a: FloatArray, n: number): void {
-  for (let i = 0; i < n; i++) a[i] = quantiseValue(g, a[i]);
+/** snapToGrid in place over a[0..n). */
+export function snapArrayToGrid(g: GridQuantiser, a: FloatArray, n: number): void {
+  for (let i = 0; i < n; i++) a[i] = snapToGrid(g, a[i]);
 }

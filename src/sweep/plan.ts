@@ -5,7 +5,8 @@
  * is done, any other is not, whatever order the jobs finished in.
  */
 import { createHash } from 'node:crypto';
-import { OVERRIDE_NAMES, canonicalJson, type OverrideName, type Overrides } from '../hw/index.js';
+import { OVERRIDE_NAMES, type OverrideName, type Overrides } from '../hw/index.js';
+import { canonicalJson } from '../util/canonical-json.js';
 import { GlekitError, ValidationError } from '../util/errors.js';
 
 /** One --vary: several names move together (tauMCV+tauRCV=...) through the same values. */
