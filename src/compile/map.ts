@@ -5,7 +5,7 @@
  * weight and bias against the range its format can hold. A network that does not fit
  * fails with one message per broken limit, each naming the layer, the neuron and the limit.
  */
-import { checkCapacity, type HwProfile, type ResolvedSettings } from '../hw/index.js';
+import { architectureOf, checkCapacity, type HwProfile, type ResolvedSettings } from '../hw/index.js';
 import type { ModelFile } from '../model/model-file.js';
 import { GlekitError } from '../util/errors.js';
 import { LIMITS, type Placement } from '../descriptor/index.js';
@@ -33,7 +33,7 @@ export function neuronsText(n: number): string {
 /** Capacity checks of the profile, with the neurons each violation concerns named. */
 export function capacityViolations(profile: HwProfile, model: ModelFile): MapViolation[] {
   const layers = model.network.layers;
-  const arch = { inputSize: layers[0].inputSize, layerSizes: layers.map((l) => l.outputSize) };
+  const arch = architectureOf(layers);
   const out: MapViolation[] = [];
   for (const v of checkCapacity(profile, arch)) {
     let where = '';

@@ -15,7 +15,7 @@ export {
 export { describeProfile, sourcedValues, type DescribeOptions } from './describe.js';
 export { withOverrides, parseOverrides, OVERRIDES, OVERRIDE_NAMES, type Overrides, type OverrideName } from './overrides.js';
 export {
-  realiseChip, checkCapacity, checkCapacitySettings, validateArchitecture, CHIP_FORMAT,
+  architectureOf, realiseChip, checkCapacity, checkCapacitySettings, validateArchitecture, CHIP_FORMAT,
   type Architecture, type Chip, type ChipLayer, type CapacityViolation,
 } from './realise.js';
 export {

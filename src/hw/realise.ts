@@ -19,6 +19,11 @@ export interface Architecture {
   layerSizes: readonly number[];
 }
 
+/** The architecture of a stack of layers (a network spec's or a model file's), as a chip is realised for it. */
+export function architectureOf(layers: readonly { inputSize: number; outputSize: number }[]): { inputSize: number; layerSizes: number[] } {
+  return { inputSize: layers[0].inputSize, layerSizes: layers.map((l) => l.outputSize) };
+}
+
 export interface ChipLayer {
   index: number;
   nIn: number;

@@ -14,11 +14,10 @@ export { buildHooks, type LayerImperfections } from './hooks.js';
 
 import type { WeightKernels } from '../engine/kernels.js';
 import type { NetworkSpec } from '../engine/types.js';
-import { realiseChip, type HwProfile } from '../hw/index.js';
+import { architectureOf, realiseChip, type HwProfile } from '../hw/index.js';
 import { Substrate, type SubstrateOptions } from './target.js';
 
 /** Realises chip `seed` of the profile for the network's architecture and puts the network on it. */
 export function substrateFor(spec: NetworkSpec, profile: HwProfile, seed: number, options: SubstrateOptions & { kernels?: WeightKernels } = {}): Substrate {
-  const arch = { inputSize: spec.layers[0].inputSize, layerSizes: spec.layers.map((l) => l.outputSize) };
-  return new Substrate(spec, realiseChip(profile, arch, seed), options);
+  return new Substrate(spec, realiseChip(profile, architectureOf(spec.layers), seed), options);
 }

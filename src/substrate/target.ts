@@ -21,7 +21,7 @@ import { typescriptKernels } from '../engine/kernels.js';
 import { Network, type LayerState } from '../engine/network.js';
 import type { LayerParameters, LearningSetup, NetworkSpec } from '../engine/types.js';
 import {
-  checkCapacitySettings, representTau, type Chip, type ResolvedTauRepresentation,
+  architectureOf, checkCapacitySettings, representTau, type Chip, type ResolvedTauRepresentation,
   type ResolvedTimeConstant,
 } from '../hw/index.js';
 import { GlekitError } from '../util/errors.js';
@@ -110,7 +110,7 @@ export class Substrate {
   }
 
   private checkFits(): void {
-    const arch = { inputSize: this.spec.layers[0].inputSize, layerSizes: this.spec.layers.map((l) => l.outputSize) };
+    const arch = architectureOf(this.spec.layers);
     const chipArch = this.chip.architecture;
     if (chipArch.inputSize !== arch.inputSize || chipArch.layerSizes.join(',') !== arch.layerSizes.join(',')) {
       throw new GlekitError(`chip ${this.chip.profileName} seed ${this.chip.seed} was realised for ${[chipArch.inputSize, ...chipArch.layerSizes].join('-')}, ` +
