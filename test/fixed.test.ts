@@ -140,7 +140,7 @@ function fitBig(q: bigint, width: number, signed: boolean, mode: Overflow): bigi
   const size = two(width);
   const lo = signed ? -(size / 2n) : 0n;
   const hi = lo + size - 1n;
-  const symLo = signed && mode === 'SAT_SYM' ? -hi : lo;
+  const symLo = signed && mode === 'SAT_SYM' && width > 1 ? -hi : lo;
   if (q >= symLo && q <= hi) return q;
   switch (mode) {
     case 'WRAP': return lo + ((((q - lo) % size) + size) % size);
@@ -155,7 +155,7 @@ function fitSmall(q: number, width: number, signed: boolean, mode: Overflow): nu
   const size = 2 ** width;
   const lo = signed ? -size / 2 : 0;
   const hi = lo + size - 1;
-  const symLo = signed && mode === 'SAT_SYM' ? 1 - size / 2 : lo;
+  const symLo = signed && mode === 'SAT_SYM' && width > 1 ? 1 - size / 2 : lo;
   if (q >= symLo && q <= hi) return q;
   switch (mode) {
     case 'WRAP': return lo + ((((q - lo) % size) + size) % size);
@@ -211,7 +211,8 @@ const codeHi = (s: Shape): number => (s.signed ? 2 ** (s.width - 1) - 1 : 2 ** s
 
 /** One FixedFormat per entry of MODES, in that order. */
 function formatsOf(s: Shape): FixedFormat[] {
-  return MODES.map((m) => new FixedFormat({ ...s, rounding: m.rounding, overflow: m.overflow }));
+  // a signed one-bit SAT_SYM format is refused (SEMANTICS.md section 9); its slot holds SAT, which fitSmall/fitBig model for it
+  return MODES.map((m) => new FixedFormat({ ...s, rounding: m.rounding, overflow: s.signed && s.width === 1 && m.overflow === 'SAT_SYM' ? 'SAT' : m.overflow }));
 }
 
 const SMALL_FORMATS = SMALL_SHAPES.map(formatsOf);

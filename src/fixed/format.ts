@@ -13,7 +13,7 @@ import { pow2 } from './core.js';
 export const ROUNDING_MODES = ['TRN', 'TRN_ZERO', 'RND', 'RND_ZERO', 'RND_MIN_INF', 'RND_INF', 'RND_CONV'] as const;
 export type Rounding = (typeof ROUNDING_MODES)[number];
 
-/** Overflow modes, named as in ap_fixed without the AP_ prefix (AP_WRAP_SM is not supported). */
+/** Overflow modes, named as in ap_fixed without the AP_ prefix (AP_WRAP_SM is not supported; SAT_SYM needs a signed width >= 2 or an unsigned format). */
 export const OVERFLOW_MODES = ['WRAP', 'SAT', 'SAT_ZERO', 'SAT_SYM'] as const;
 export type Overflow = (typeof OVERFLOW_MODES)[number];
 
@@ -97,6 +97,13 @@ export class FixedFormat {
     if (roundingCode < 0) throw new FixedFormatError(text, 'rounding mode', `must be one of ${ROUNDING_MODES.join(', ')} (got ${String(rounding)})`);
     const overflowCode = (OVERFLOW_MODES as readonly string[]).indexOf(overflow);
     if (overflowCode < 0) throw new FixedFormatError(text, 'overflow mode', `must be one of ${OVERFLOW_MODES.join(', ')} (got ${String(overflow)})`);
+    if (signed && width === 1 && overflow === 'SAT_SYM') {
+      // its codes are -1 and 0: there is no symmetric range, and ap_fixed's result follows its
+      // bit-level overflow test (-1.0 in fixed<1,1,TRN,SAT_SYM> gives -1), which no range
+      // rule reproduces; refused rather than silently different (SEMANTICS.md section 9)
+      throw new FixedFormatError(text, 'overflow mode', 'SAT_SYM is not supported on a signed one-bit format (its codes are -1 and 0, so it has no ' +
+        'symmetric range, and ap_fixed gives it results glekit does not reproduce); use SAT (codes -1 and 0, as ap_fixed) or a width of 2 or more');
+    }
 
     this.signed = signed;
     this.width = width;

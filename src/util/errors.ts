@@ -5,7 +5,9 @@
  */
 export class GlekitError extends Error {
   constructor(message: string) {
-    super(message);
+    // a message goes to a terminal: bytes from a bad file must not move the cursor,
+    // change colours or start a new line there
+    super(escapeControl(message));
     this.name = 'GlekitError';
   }
 }
@@ -25,6 +27,26 @@ export class ValidationError extends GlekitError {
     this.value = value;
     this.problem = problem;
   }
+}
+
+/**
+ * Control characters (C0 including newline, DEL, C1) and the Unicode line and
+ * paragraph separators written as escapes (\n, \t, \x1b, \u2028), so that a message is
+ * one printable line whatever bytes a bad file or argument held.
+ */
+export function escapeControl(text: string): string {
+  // eslint-disable-next-line no-control-regex
+  return text.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g, (c) => {
+    switch (c) {
+      case '\n': return '\\n';
+      case '\r': return '\\r';
+      case '\t': return '\\t';
+      default: {
+        const code = c.charCodeAt(0);
+        return code < 0x100 ? `\\x${code.toString(16).padStart(2, '0')}` : `\\u${code.toString(16).padStart(4, '0')}`;
+      }
+    }
+  });
 }
 
 /** Short, printable form of a value for an error message. */

@@ -9,6 +9,19 @@
  * Doubles take 53 random bits from two draws; normals use Box-Muller with a cached
  * second value, so the stream position after n normals is deterministic.
  */
+import { GlekitError } from './errors.js';
+
+/** Seeds are 32-bit: a larger one would alias a smaller one (seed mod 2^32), so it is refused. */
+export const MAX_SEED = 2 ** 32 - 1;
+
+/** Throws a GlekitError unless seed is an integer in 0..MAX_SEED; `what` names it (e.g. 'option --seed'). */
+export function checkSeed(seed: number, what = 'seed'): number {
+  if (!Number.isInteger(seed) || seed < 0 || seed > MAX_SEED) {
+    throw new GlekitError(`${what}: must be an integer in 0..${MAX_SEED} (2^32 - 1); larger seeds would repeat smaller ones (got ${String(seed)})`);
+  }
+  return seed;
+}
+
 export class Rng {
   private s0: number;
   private s1: number;
@@ -18,7 +31,7 @@ export class Rng {
   private hasSpareNormal = false;
 
   constructor(seed: number) {
-    if (!Number.isFinite(seed)) throw new RangeError(`Rng seed must be a finite number, got ${seed}`);
+    checkSeed(seed);
     // splitmix32 expands one 32-bit seed into four non-zero state words
     let x = (Math.trunc(seed) ^ 0x9e3779b9) >>> 0;
     const next = (): number => {
@@ -111,6 +124,7 @@ export class Rng {
 
   /** An independent generator derived from this one's seed and a stream label. */
   static derive(seed: number, stream: number): Rng {
+    checkSeed(seed);
     return new Rng(((Math.imul(seed >>> 0, 0x9e3779b1) >>> 0) ^ Math.imul((stream + 1) >>> 0, 0x85ebca77)) >>> 0);
   }
 }
