@@ -5,7 +5,7 @@
  * as one line and exit with code 1.
  */
 import { Command } from 'commander';
-import { GlekitError } from '../util/errors.js';
+import { GlekitError, escapeControl } from '../util/errors.js';
 import { registerTraceCommand } from './trace.js';
 import { registerTrainCommands } from './train.js';
 import { registerCompileCommands } from './compile.js';
@@ -18,7 +18,8 @@ program
   .name('glekit')
   .description('Train GLE/LE networks, study them on imperfect substrates, compile and deploy them to neuromorphic hardware.')
   .version(VERSION)
-  .showHelpAfterError();
+  // a usage error is one line, like every other error (commands created below inherit this)
+  .configureOutput({ outputError: (text, write) => write(`glekit: ${escapeControl(text.trim())} (see --help)\n`) });
 
 registerTraceCommand(program);
 registerTrainCommands(program);

@@ -1,17 +1,18 @@
 import type { Command } from 'commander';
 import { parseTraceSpec, runTrace } from '../trace/index.js';
 import { readJsonFile } from '../util/json-reader.js';
-import { writeFileAtomic } from '../util/files.js';
+import { checkOutputFile, writeFileAtomic } from '../util/files.js';
 
 export function registerTraceCommand(program: Command): void {
   program
     .command('trace')
-    .description('Run a conformance SPEC through the float engine and write every state of every step')
+    .description('Run a conformance SPEC through the float engine and write every state of every step (formats: docs/spec-trace.md)')
     .requiredOption('--spec <file>', 'SPEC.json: network, learning rule, inputs and targets')
     .requiredOption('--out <file>', 'TRACE.json to write')
     .action((opts: { spec: string; out: string }) => {
+      checkOutputFile('--out', opts.out, [{ option: '--spec', path: opts.spec }]);
       const spec = parseTraceSpec(readJsonFile(opts.spec), opts.spec);
-      const trace = runTrace(spec);
+      const trace = runTrace(spec, opts.spec);
       writeFileAtomic(opts.out, JSON.stringify(trace));
       process.stderr.write(`trace: ${spec.inputs.length} steps, ${spec.network.layers.length} layers, batch ${spec.batch} -> ${opts.out}\n`);
     });

@@ -1,13 +1,39 @@
 import type { Command } from 'commander';
-import { runClassifierTraining, evaluateModelFile, runLagLineExperiment } from '../train/index.js';
+import { join, resolve } from 'node:path';
+import { runClassifierTraining, runLagLineExperiment } from '../train/index.js';
+import { evaluateModelFile } from '../target/index.js';
+import { checkModelFitsTask, loadModel, trainingInfo } from '../model/index.js';
+import { loadClassificationTask } from '../tasks/index.js';
 import { GlekitError } from '../util/errors.js';
+import { checkOutputDirectory, checkOutputFile } from '../util/files.js';
+import { MAX_SEED } from '../util/rng.js';
 
-function parseInteger(name: string, min: number) {
+function parseInteger(name: string, min: number, max = Number.MAX_SAFE_INTEGER) {
   return (value: string): number => {
     const n = Number(value);
-    if (!Number.isInteger(n) || n < min) throw new GlekitError(`option --${name}: must be an integer >= ${min} (got ${JSON.stringify(value)})`);
+    if (!Number.isInteger(n) || n < min || n > max) {
+      const range = max === Number.MAX_SAFE_INTEGER ? `>= ${min}` : `in ${min}..${max}${max === MAX_SEED ? ' (2^32 - 1; larger seeds would repeat smaller ones)' : ''}`;
+      throw new GlekitError(`option --${name}: must be an integer ${range} (got ${JSON.stringify(value)})`);
+    }
     return n;
   };
+}
+
+/** Options of `train` that only classifier tasks use, and those that only lagline uses (by commander key). */
+const CLASSIFIER_ONLY: Record<string, string> = {
+  dataSeed: '--data-seed', out: '--out', runDir: '--run-dir', epochs: '--epochs', dtype: '--dtype',
+  resume: '--resume', restart: '--restart', stopAfter: '--stop-after',
+};
+const LAGLINE_ONLY: Record<string, string> = { compare: '--compare', prospectiveErrors: '--no-prospective-errors' };
+
+/** Refuses an option given on the command line that the task does not use, rather than ignoring it. */
+function refuseUnused(cmd: Command, task: string, options: Record<string, string>): void {
+  for (const [key, flag] of Object.entries(options)) {
+    const source = cmd.getOptionValueSource(key);
+    if (source === 'cli' || source === 'env') {
+      throw new GlekitError(`option ${flag}: task "${task}" does not use it (${task === 'lagline' ? 'lagline has no data set, epochs, checkpoint or model file' : 'only lagline does'}); leave it out`);
+    }
+  }
 }
 
 /** --json: everything human goes to stderr, and stdout's last line is one JSON object. */
@@ -23,8 +49,8 @@ export function registerTrainCommands(program: Command): void {
     .command('train')
     .description('Train a network on a task (yinyang, mnist, mnist1d, lagline) and write the model file')
     .requiredOption('--task <name>', 'yinyang | mnist | mnist1d | lagline')
-    .option('--seed <n>', 'seed for initialisation and data order', parseInteger('seed', 0), 1)
-    .option('--data-seed <n>', 'seed of generated data sets (kept fixed so that seeds share one test set)', parseInteger('data-seed', 0), 0)
+    .option('--seed <n>', 'seed for initialisation and data order (0..2^32-1)', parseInteger('seed', 0, MAX_SEED), 1)
+    .option('--data-seed <n>', 'seed of generated data sets (kept fixed so that seeds share one test set)', parseInteger('data-seed', 0, MAX_SEED), 0)
     .option('--out <file>', 'model file to write (default runs/TASK-seedN.model.json)')
     .option('--run-dir <dir>', 'folder for the checkpoint, learning curves and plots (default runs/TASK-seedN)')
     .option('--epochs <n>', 'override the preset number of epochs', parseInteger('epochs', 1))
@@ -37,7 +63,8 @@ export function registerTrainCommands(program: Command): void {
     .option('--json', 'print one JSON summary as the last line of stdout')
     .option('--quiet', 'no progress output')
     .action(async (opts: { task: string; seed: number; dataSeed: number; out?: string; runDir?: string; epochs?: number; dtype?: string;
-      resume?: boolean; restart?: boolean; stopAfter?: number; compare?: boolean; prospectiveErrors: boolean; json?: boolean; quiet?: boolean }) => {
+      resume?: boolean; restart?: boolean; stopAfter?: number; compare?: boolean; prospectiveErrors: boolean; json?: boolean; quiet?: boolean }, cmd: Command) => {
+      refuseUnused(cmd, opts.task, opts.task === 'lagline' ? CLASSIFIER_ONLY : LAGLINE_ONLY);
       if (opts.dtype !== undefined && opts.dtype !== 'float64' && opts.dtype !== 'float32') {
         throw new GlekitError(`option --dtype: must be float64 or float32 (got ${JSON.stringify(opts.dtype)})`);
       }
@@ -47,6 +74,14 @@ export function registerTrainCommands(program: Command): void {
         printResult(!!opts.json, summary, formatLagLine(summary));
         return;
       }
+      // the paths are checked before training, not after it: a run must not end in a write error
+      const runDir = opts.runDir ?? join('runs', `${opts.task}-seed${opts.seed}`);
+      const modelPath = opts.out ?? join('runs', `${opts.task}-seed${opts.seed}.model.json`);
+      checkOutputDirectory('--run-dir', runDir);
+      const runFiles = ['checkpoint.json', 'curves.csv', 'curves.json', 'summary.json', 'accuracy.svg', 'accuracy.png', 'loss.svg', 'loss.png']
+        .map((f) => ({ option: `run folder's ${f}`, path: join(runDir, f) }));
+      if (resolve(modelPath) === resolve(runDir)) throw new GlekitError(`option --out: ${JSON.stringify(modelPath)} is the run folder (--run-dir); give the model file another name`);
+      checkOutputFile('--out', modelPath, runFiles);
       const summary = await runClassifierTraining({
         task: opts.task,
         seed: opts.seed,
@@ -59,6 +94,12 @@ export function registerTrainCommands(program: Command): void {
         resume: !!opts.resume,
         restart: !!opts.restart,
         stopAfter: opts.stopAfter,
+      }).catch((err: unknown) => {
+        // the model is written after the last epoch; the checkpoint then holds the finished run
+        if (err instanceof GlekitError && err.message.startsWith(`${modelPath}:`)) {
+          throw new GlekitError(`${err.message}; the trained run is in ${join(runDir, 'checkpoint.json')}: fix the path and run the same command with --resume to write the model without training again`);
+        }
+        throw err;
       });
       const human = summary.status === 'stopped'
         ? `${summary.task} seed ${summary.seed}: stopped after epoch ${summary.epochsDone} of ${summary.epochs} ` +
@@ -75,9 +116,12 @@ export function registerTrainCommands(program: Command): void {
     .requiredOption('--task <name>', 'task to evaluate on (must match the model)')
     .option('--dtype <dtype>', 'float64 | float32', 'float64')
     .option('--json', 'print one JSON summary as the last line of stdout')
-    .action((opts: { model: string; task: string; dtype: string; json?: boolean }) => {
+    .action(async (opts: { model: string; task: string; dtype: string; json?: boolean }) => {
       if (opts.dtype !== 'float64' && opts.dtype !== 'float32') throw new GlekitError(`option --dtype: must be float64 or float32 (got ${JSON.stringify(opts.dtype)})`);
-      const summary = evaluateModelFile(opts.model, opts.task, opts.dtype);
+      const model = loadModel(opts.model);
+      if (model.task !== opts.task) throw new GlekitError(`${opts.model}: the model was trained on task "${model.task}", not "${opts.task}"`);
+      checkModelFitsTask(model, loadClassificationTask(opts.task, trainingInfo(model).dataSeed), opts.model);
+      const summary = await evaluateModelFile(opts.model, opts.task, opts.dtype);
       printResult(!!opts.json, summary, `${summary.task}: test accuracy ${(100 * summary.testAccuracy).toFixed(2)} % on ${summary.testCount} samples (${summary.wallSeconds.toFixed(2)} s)`);
     });
 }

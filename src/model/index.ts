@@ -1,1 +1,3 @@
 export * from './model-file.js';
+export * from './checks.js';
+export * from './training-info.js';

@@ -4,6 +4,7 @@
  * float64 precision. It carries a format version and a SHA-256 over its canonical
  * content, and is validated on load with errors that name the field.
  */
+import type { Presentation } from '../presentation/index.js';
 import { createHash } from 'node:crypto';
 import { ACTIVATIONS, parseActivation, type ActivationName } from '../engine/activations.js';
 import type { Dtype, LayerParameters, LossName, NetworkSpec } from '../engine/types.js';
@@ -11,20 +12,11 @@ import { canonicalJson } from '../util/canonical-json.js';
 import { ValidationError } from '../util/errors.js';
 import { writeFileAtomic } from '../util/files.js';
 import { Field, isObject, readJsonFile } from '../util/json-reader.js';
+import { checkModelLimits } from './checks.js';
 
 export const MODEL_FORMAT = 'glekit-model';
 export const MODEL_FORMAT_VERSION = 1;
 
-/** How a task feeds samples to the network and reads the answer out. */
-export interface Presentation {
-  /** 'static': hold each sample for stepsPerSample steps; 'sequence': one input column per step */
-  mode: 'static' | 'sequence';
-  stepsPerSample: number;
-  /** steps at the start of each presentation without learning (static mode) */
-  settleSteps: number;
-  /** prediction: argmax of the top rates at the last step, or summed over the read-out window */
-  readout: 'last' | 'sum';
-}
 
 export interface ModelLayer {
   phi: ActivationName;
@@ -147,7 +139,7 @@ export function parseModel(doc: unknown, source: string): ModelFile {
   for (const key of Object.keys(mf.value as object)) metrics[key] = mf.child(key).number();
   const training = root.child('training').object().value as Record<string, unknown>;
   if (!isObject(training)) root.child('training').fail('must be an object');
-  return {
+  const model: ModelFile = {
     format: MODEL_FORMAT,
     formatVersion: version,
     contentHash: storedHash,
@@ -158,6 +150,8 @@ export function parseModel(doc: unknown, source: string): ModelFile {
     training,
     metrics,
   };
+  checkModelLimits(model, source);
+  return model;
 }
 
 /** The engine's view of a model file. */

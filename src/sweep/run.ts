@@ -22,7 +22,8 @@ import { Substrate } from '../substrate/index.js';
 import { GlekitError, ValidationError } from '../util/errors.js';
 import { writeFileAtomic } from '../util/files.js';
 import { createProgress } from '../util/progress.js';
-import { createJobContext, runJob, type JobContextInit, type JobRecord } from './job.js';
+import { checkRecordMatchesJob, createJobContext, parseJobRecord, runJob, type JobContextInit, type JobRecord } from './job.js';
+import { acquireDirectoryLock } from '../util/lock.js';
 import { axisLabel, gridPoints, parseVaries, planJobs, type Job, type SweepSettings, type VaryAxis } from './plan.js';
 import { formatTable, summarise, writeSummaryFiles, writeSweepPlots, type PointSummary } from './summary.js';
 import type { FromWorker, ToWorker } from './worker.js';
@@ -135,7 +136,7 @@ function checkManifest(dir: string, args: ManifestArgs, jobs: number, model: str
  * Reads the records written so far. A last line without its newline is what a kill in
  * the middle of a write leaves: it is cut off, and its job runs again.
  */
-function readRecords(file: string, jobIds: Set<string>, log: (s: string) => void): Map<string, JobRecord> {
+function readRecords(file: string, jobs: Map<string, Job>, log: (s: string) => void): Map<string, JobRecord> {
   const done = new Map<string, JobRecord>();
   if (!existsSync(file)) return done;
   let text = readFileSync(file, 'utf8');
@@ -154,15 +155,18 @@ function readRecords(file: string, jobIds: Set<string>, log: (s: string) => void
   const lines = text.split('\n');
   lines.forEach((line, i) => {
     if (line.trim() === '') return;
-    let rec: JobRecord;
+    let doc: unknown;
     try {
-      rec = JSON.parse(line) as JobRecord;
+      doc = JSON.parse(line);
     } catch (e) {
       throw new GlekitError(`${file}: line ${i + 1} is not valid JSON (${(e as Error).message})`);
     }
-    if (typeof rec.jobId !== 'string' || !jobIds.has(rec.jobId)) {
+    const rec = parseJobRecord(doc, `${file} line ${i + 1}`);
+    const job = jobs.get(rec.jobId);
+    if (job === undefined) {
       throw new ValidationError(`${file} line ${i + 1}`, 'jobId', rec.jobId, 'is not a job of this sweep (was the file copied from another sweep?)');
     }
+    checkRecordMatchesJob(rec, job, `${file} line ${i + 1}`);
     if (done.has(rec.jobId)) {
       log(`${file}: line ${i + 1} repeats job ${rec.jobId}; the first record counts`);
       return;
@@ -253,7 +257,23 @@ function runOnWorkers(init: JobContextInit, jobs: Job[], count: number, onRecord
   });
 }
 
+/** DIR/sweep.lock: held while a sweep works in DIR (pid and host inside; see src/util/lock.ts). */
+export const LOCK_FILE = 'sweep.lock';
+
+/** Runs a sweep holding DIR/sweep.lock, so that a second sweep on the same directory is refused while this one runs. */
 export async function runSweep(opts: SweepOptions): Promise<SweepResult> {
+  const releases: (() => void)[] = [];
+  const lock = (dir: string, log: (s: string) => void): void => {
+    releases.push(acquireDirectoryLock(dir, LOCK_FILE, 'a sweep', opts.command ?? '', log));
+  };
+  try {
+    return await runSweepLocked(opts, lock);
+  } finally {
+    for (const release of releases) release();
+  }
+}
+
+async function runSweepLocked(opts: SweepOptions, lock: (dir: string, log: (s: string) => void) => void): Promise<SweepResult> {
   const started = performance.now();
   const seeds = requireInt('--seeds', opts.seeds, 1);
   const trainOnChip = requireInt('--train-on-chip', opts.trainOnChip ?? 0, 0);
@@ -299,11 +319,12 @@ export async function runSweep(opts: SweepOptions): Promise<SweepResult> {
   const jobs = planJobs(settings, points, seeds);
   const dir = resolve(opts.out);
   mkdirSync(dir, { recursive: true });
+  lock(dir, log);
   const args: ManifestArgs = { settings, vary: axes.map((a) => ({ names: a.names, values: a.values })), seeds };
   checkManifest(dir, args, jobs.length, opts.model, opts.command ?? '');
 
   const recordsFile = join(dir, RECORDS_FILE);
-  const done = readRecords(recordsFile, new Set(jobs.map((j) => j.id)), log);
+  const done = readRecords(recordsFile, new Map(jobs.map((j) => [j.id, j])), log);
   const todo = jobs.filter((j) => !done.has(j.id));
   const resumed = done.size;
   if (resumed > 0) log(`${dir}: ${resumed} of ${jobs.length} jobs already done; running the other ${todo.length}`);
@@ -323,7 +344,7 @@ export async function runSweep(opts: SweepOptions): Promise<SweepResult> {
     if (todo.length > 0) {
       if (workerCount === 0) {
         const ctx = createJobContext(init);
-        for (const job of todo) onRecord(runJob(ctx, job));
+        for (const job of todo) onRecord(await runJob(ctx, job));
       } else {
         await runOnWorkers(init, todo, workerCount, onRecord);
       }

@@ -6,7 +6,7 @@
 import { join } from 'node:path';
 import type { Overrides } from '../hw/index.js';
 import { writeFileAtomic } from '../util/files.js';
-import type { JobRecord } from './job.js';
+import type { Divergence, JobRecord } from './job.js';
 import { axisLabel, pointKey, type VaryAxis } from './plan.js';
 
 export interface PointSummary {
@@ -17,6 +17,8 @@ export interface PointSummary {
   /** before training in the loop (equal to accuracy when there was none) */
   accuracyBeforeTrainingMean: number;
   accuracyBeforeTrainingStd: number;
+  /** jobs of this point whose network diverged: left out of the means, listed with where and when */
+  diverged: { seed: number; divergence: Divergence }[];
 }
 
 /** Sorted first: jobs finish in any order, and the summary must not depend on it to the last bit. */
@@ -36,23 +38,37 @@ export function summarise(points: readonly Overrides[], records: Iterable<Pick<J
   for (const r of records) byKey.get(pointKey(r.params))?.push(r);
   return points.map((params) => {
     // in seed order, so that the sums (and their last bits) do not depend on the order jobs finished in
-    const e = byKey.get(pointKey(params))!.sort((x, y) => x.seed - y.seed);
-    const a = meanStd(e.map((r) => r.metrics.accuracy));
-    const b = meanStd(e.map((r) => r.metrics.accuracyBeforeTraining));
-    return { params, accuracyMean: a.mean, accuracyStd: a.std, n: e.length, accuracyBeforeTrainingMean: b.mean, accuracyBeforeTrainingStd: b.std };
+    const all = byKey.get(pointKey(params))!.sort((x, y) => x.seed - y.seed);
+    const diverged = all.filter((r) => r.metrics.diverged != null).map((r) => ({ seed: r.seed, divergence: r.metrics.diverged! }));
+    const e = all.filter((r) => r.metrics.diverged == null);
+    const a = meanStd(e.map((r) => r.metrics.accuracy ?? NaN));
+    // a job that diverged in training in the loop was still measured before it
+    const b = meanStd(all.filter((r) => r.metrics.accuracyBeforeTraining !== null).map((r) => r.metrics.accuracyBeforeTraining!));
+    return { params, accuracyMean: a.mean, accuracyStd: a.std, n: e.length, accuracyBeforeTrainingMean: b.mean, accuracyBeforeTrainingStd: b.std, diverged };
   });
 }
 
 const pct = (x: number): string => (Number.isFinite(x) ? (100 * x).toFixed(2) : '-');
 
-/** A markdown table: one column per axis, then accuracy mean and std in %, and n. */
+/** One line per diverged job: the point, the chip seed, and where and when its network stopped being finite. */
+export function formatDivergences(axes: readonly VaryAxis[], summary: readonly PointSummary[]): string[] {
+  return summary.flatMap((s) => s.diverged.map(({ seed, divergence: d }) => {
+    const point = axes.map((a) => `${axisLabel(a)}=${s.params[a.names[0]]}`).join(', ');
+    const when = d.epoch === null ? d.stage : `${d.stage}, epoch ${d.epoch}`;
+    return `diverged: ${point === '' ? '' : `${point}, `}chip seed ${seed}: ${d.where} = ${d.value} (${when}); left out of the mean`;
+  }));
+}
+
+/** A markdown table: one column per axis, then accuracy mean and std in %, n, and the diverged jobs when there are any. */
 export function formatTable(axes: readonly VaryAxis[], summary: readonly PointSummary[], trained: boolean): string {
-  const head = [...axes.map(axisLabel), 'accuracy %', 'std %', 'n'];
+  const anyDiverged = summary.some((s) => s.diverged.length > 0);
+  const head = [...axes.map(axisLabel), 'accuracy %', 'std %', 'n', ...(anyDiverged ? ['diverged'] : [])];
   if (trained) head.splice(axes.length, 0, 'before training %', 'std %');
   const rows = summary.map((s) => {
     const cells = axes.map((a) => String(s.params[a.names[0]]));
     if (trained) cells.push(pct(s.accuracyBeforeTrainingMean), pct(s.accuracyBeforeTrainingStd));
     cells.push(pct(s.accuracyMean), pct(s.accuracyStd), String(s.n));
+    if (anyDiverged) cells.push(String(s.diverged.length));
     return cells;
   });
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
@@ -90,7 +106,9 @@ export function writeSummaryFiles(dir: string, axes: readonly VaryAxis[], summar
   const json = join(dir, 'summary.json');
   const md = join(dir, 'summary.md');
   writeFileAtomic(json, JSON.stringify({ points: summary.map((s) => ({ params: s.params, accuracyMean: s.accuracyMean, accuracyStd: s.accuracyStd, n: s.n,
-    accuracyBeforeTrainingMean: s.accuracyBeforeTrainingMean, accuracyBeforeTrainingStd: s.accuracyBeforeTrainingStd })) }, null, 1) + '\n');
-  writeFileAtomic(md, `${header}\n\n${formatTable(axes, summary, trained)}\n`);
+    accuracyBeforeTrainingMean: s.accuracyBeforeTrainingMean, accuracyBeforeTrainingStd: s.accuracyBeforeTrainingStd,
+    ...(s.diverged.length > 0 ? { diverged: s.diverged } : {}) })) }, null, 1) + '\n');
+  const divergences = formatDivergences(axes, summary);
+  writeFileAtomic(md, `${header}\n\n${formatTable(axes, summary, trained)}\n${divergences.length > 0 ? `\n${divergences.join('\n')}\n` : ''}`);
   return [json, md];
 }
