@@ -11,8 +11,8 @@
  *   runs/TASK-seedN/summary.json  the --json summary of the completed run
  */
 import { join, resolve } from 'node:path';
-import type { Dtype } from '../engine/types.js';
-import { layerToModel, loadModel, makeModelFile, modelToSpec, saveModel } from '../model/model-file.js';
+import type { Dtype, LayerParameters } from '../engine/types.js';
+import { layerToModel, makeModelFile, saveModel, type ModelContent } from '../model/model-file.js';
 import { loadClassificationTask } from '../tasks/index.js';
 import { GlekitError, ValidationError } from '../util/errors.js';
 import { writeFileAtomic } from '../util/files.js';
@@ -23,6 +23,7 @@ import { buildSpec, evaluateClassifier, trainClassifier, type ClassifierConfig }
 import { stepInputSize } from '../presentation/index.js';
 import { writeCurveData, writeCurvePlots } from './curves.js';
 import { runLagLine, LAGLINE_DEFAULTS, type LagLineResult } from './lagline.js';
+import type { EpochRecord } from './plateau.js';
 import { CLASSIFIER_PRESETS, type ClassifierPreset } from './presets.js';
 import { defaultKernels } from '../engine/native.js';
 
@@ -112,6 +113,41 @@ function chooseStart(req: TrainRequest, checkpointPath: string, identity: RunIde
 
 class StopAfter extends Error {}
 
+const pct = (x: number): string => (Number.isFinite(x) ? `${(100 * x).toFixed(2)} %` : '-');
+
+/** What a checkpoint must match to be resumed: the tool, the task, the seeds and the configuration (epochs aside). */
+function runIdentity(req: TrainRequest, config: ClassifierConfig, kernels: string): RunIdentity {
+  const { epochs: _epochs, ...configWithoutEpochs } = config;
+  return {
+    tool: `glekit ${VERSION}`,
+    task: req.task,
+    seed: req.seed,
+    dataSeed: req.dataSeed,
+    dtype: config.dtype,
+    configHash: configFingerprint({ ...configWithoutEpochs, dataSeed: req.dataSeed }),
+    kernels,
+  };
+}
+
+/** The progress log's line for a finished epoch. */
+function epochLine(record: EpochRecord, epochs: number): string {
+  return `epoch ${record.epoch}/${epochs}: train ${pct(record.trainAccuracy)} (loss ${record.trainLoss.toFixed(4)}) ` +
+    `validation ${pct(record.validationAccuracy)} (loss ${record.validationLoss.toFixed(4)})` +
+    `${Number.isFinite(record.testAccuracy) ? ` test ${pct(record.testAccuracy)}` : ''} lr ${record.lr.toPrecision(3)} (${record.seconds.toFixed(1)} s)`;
+}
+
+/** The model file's network section for trained layers. */
+function modelNetwork(config: ClassifierConfig, layers: LayerParameters[]): ModelContent['network'] {
+  return {
+    dt: config.dt,
+    gamma: config.gamma,
+    beta: config.beta,
+    loss: config.loss,
+    prospectiveErrors: config.prospectiveErrors,
+    layers: layers.map(layerToModel),
+  };
+}
+
 export async function runClassifierTraining(req: TrainRequest): Promise<TrainSummary> {
   const started = performance.now();
   const note = req.note ?? ((line: string) => process.stderr.write(line + '\n'));
@@ -126,16 +162,7 @@ export async function runClassifierTraining(req: TrainRequest): Promise<TrainSum
   const checkpointPath = join(runDir, 'checkpoint.json');
   const modelPath = req.out ?? join('runs', `${req.task}-seed${req.seed}.model.json`);
   const kernels = defaultKernels();
-  const { epochs: _epochs, ...configWithoutEpochs } = config;
-  const identity: RunIdentity = {
-    tool: `glekit ${VERSION}`,
-    task: req.task,
-    seed: req.seed,
-    dataSeed: req.dataSeed,
-    dtype: config.dtype,
-    configHash: configFingerprint({ ...configWithoutEpochs, dataSeed: req.dataSeed }),
-    kernels: kernels.name,
-  };
+  const identity = runIdentity(req, config, kernels.name);
   const resume = chooseStart(req, checkpointPath, identity, config.epochs, note);
   const firstEpoch = resume?.epochsDone ?? 0;
 
@@ -161,11 +188,8 @@ export async function runClassifierTraining(req: TrainRequest): Promise<TrainSum
         const file: CheckpointFile = { ...identity, epochsPlanned: config.epochs, state: snapshot };
         saveCheckpoint(checkpointPath, file);
         writeCurveData(runDir, curveMeta, snapshot.history);
-        const pct = (x: number): string => (Number.isFinite(x) ? `${(100 * x).toFixed(2)} %` : '-');
         info = `epoch ${record.epoch}: validation ${pct(record.validationAccuracy)}`;
-        progress.log(`epoch ${record.epoch}/${config.epochs}: train ${pct(record.trainAccuracy)} (loss ${record.trainLoss.toFixed(4)}) ` +
-          `validation ${pct(record.validationAccuracy)} (loss ${record.validationLoss.toFixed(4)})` +
-          `${Number.isFinite(record.testAccuracy) ? ` test ${pct(record.testAccuracy)}` : ''} lr ${record.lr.toPrecision(3)} (${record.seconds.toFixed(1)} s)`);
+        progress.log(epochLine(record, config.epochs));
         if (record.epoch >= lastEpoch && lastEpoch < config.epochs) throw new StopAfter();
       },
     });
@@ -209,14 +233,7 @@ export async function runClassifierTraining(req: TrainRequest): Promise<TrainSum
   const model = makeModelFile({
     tool: identity.tool,
     task: req.task,
-    network: {
-      dt: config.dt,
-      gamma: config.gamma,
-      beta: config.beta,
-      loss: config.loss,
-      prospectiveErrors: config.prospectiveErrors,
-      layers: outcome.layers.map(layerToModel),
-    },
+    network: modelNetwork(config, outcome.layers),
     presentation: config.presentation,
     training: { ...config, dataSeed: req.dataSeed, kernels: kernels.name, history: outcome.history },
     metrics: {
