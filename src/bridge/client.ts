@@ -351,6 +351,8 @@ interface RequestSpec {
   responseBytes: number;
   /** the board's work, ms */
   workMs: number;
+  /** told the round-trip time of an answer to the first attempt sent with nothing else in flight */
+  measure?: (elapsedMs: number, wireBytes: number) => void;
 }
 
 interface Pending {
@@ -363,6 +365,8 @@ interface Pending {
   timeoutMs: number;
   costMs: number;
   sentAt: number;
+  /** nothing else was in flight when the first attempt went */
+  alone: boolean;
   timer: NodeJS.Timeout | null;
   resolve: (r: Response) => void;
   reject: (e: Error) => void;
@@ -504,7 +508,8 @@ export class BoardClient {
       const wire = this.encoder.encode({ type: spec.type, seq }, payload);
       const costMs = this.lineMs(wire.length + wireBytes(spec.responseBytes)) + spec.workMs;
       const p: Pending = {
-        seq, type: spec.type, wire, spec, attempts: 0, maxAttempts, timeoutMs: 0, costMs, sentAt: 0, timer: null, resolve, reject,
+        seq, type: spec.type, wire, spec, attempts: 0, maxAttempts, timeoutMs: 0, costMs, sentAt: 0, alone: this.pending.size === 0, timer: null,
+        resolve, reject,
       };
       const old = this.pending.get(seq);
       if (old !== undefined) this.settle(old, new BridgeError(this.port, old.spec.label(), 'protocol', '65536 requests in flight'));
@@ -563,17 +568,23 @@ export class BoardClient {
       // the estimate never runs further ahead than what is still in flight
       this.busyUntil = Math.min(this.busyUntil, performance.now() + this.pendingCost);
     }
-    if (result instanceof Error) p.reject(result);
-    else p.resolve(result);
+    if (result instanceof Error) {
+      p.reject(result);
+      return;
+    }
+    if (p.spec.measure !== undefined && p.attempts === 1 && p.alone) p.spec.measure(performance.now() - p.sentAt, p.wire.length + wireBytes(result.frame.payload.length));
+    p.resolve(result);
   }
 
   private onFrame(f: Frame): void {
     if (!isResponse(f)) { this.counters.strayFrames++; return; }
     const p = this.pending.get(f.seq);
     if (p === undefined || p.type !== f.type) { this.counters.strayFrames++; return; }
+    // the frame is a view into the reader's buffer, and msgpack bins would be views into it
+    const payload = f.payload.slice();
     let body: unknown;
     try {
-      body = unpackPayload(f.payload);
+      body = unpackPayload(payload);
     } catch (e) {
       this.settle(p, new BridgeError(this.port, p.spec.label(), 'protocol', `the board's answer is not msgpack (${(e as Error).message})`));
       return;
@@ -582,8 +593,7 @@ export class BoardClient {
       this.settle(p, new BridgeError(this.port, p.spec.label(), 'protocol', "the board's answer is not a msgpack map"));
       return;
     }
-    // measured work: a RUN that took longer than expected raises the per-step estimate
-    this.settle(p, { status: f.status, body: body as Body, frame: { ...f, payload: f.payload.slice() } });
+    this.settle(p, { status: f.status, body: body as Body, frame: { ...f, payload } });
   }
 
   private onClosed(err: Error | undefined): void {
@@ -1001,7 +1011,7 @@ export class BoardClient {
       }
     };
     const base = resetAtStart ? 0 : (this.stepCount ?? 0);
-    const window = Math.max(1, opts.window ?? 4);
+    let window = Math.max(1, opts.window ?? 4);
     let framesAnswered = 0;
     let replan = false;
     let statesBuf: Int32Array | null = null;
@@ -1019,6 +1029,11 @@ export class BoardClient {
       return this.send({
         type: MsgType.RUN, payload, label: () => labelOf(first, n), responseBytes: Math.min(mtu, outBytes),
         workMs: n * stepsPerUnit * this.stepMs,
+        // the board's measured rate: a clean round trip raises the per-step estimate (never below the option)
+        measure: (ms, bytes) => {
+          const perStep = (ms - this.lineMs(bytes)) / (n * stepsPerUnit);
+          if (perStep > this.stepMs) this.stepMs = Math.min(perStep, 10 * this.stepMs);
+        },
       });
     };
 
@@ -1049,7 +1064,9 @@ export class BoardClient {
           planFrom(m);
           next = 0;
         } else if (resetAtStart && restarts < 3) {
+          // replay from the reset, one frame at a time: with one frame in flight every answer can be asked again
           restarts++;
+          window = 1;
           have.fill(0);
           planFrom(0);
           next = 0;
@@ -1068,7 +1085,6 @@ export class BoardClient {
           next++;
           inflight++;
           inflightBytes += w;
-          const t0 = performance.now();
           sendFrame(first, n).then((r) => {
             inflight--;
             inflightBytes -= w;
@@ -1108,9 +1124,6 @@ export class BoardClient {
                   boardAt = base + first + n;
                   this.stepCount = boardAt;
                 }
-                // measured work raises the per-step estimate (never lowers it below the option)
-                const took = performance.now() - t0 - this.lineMs(w + wireBytes(r.frame.payload.length));
-                if (inflight === 0 && took > 0) this.stepMs = Math.max(this.stepMs, took / (n * stepsPerUnit));
               }
             } catch (e) {
               finish(e as Error);
