@@ -5,8 +5,8 @@
  * limits, delays, every nonlinearity), so that the TypeScript and C engines are compared
  * on the corners a compiler would rarely produce, not only on its usual output.
  */
-import { Rng } from '../util/rng.js';
-import { FixedFormat } from '../fixed/index.js';
+import type { Rng } from '../util/rng.js';
+import type { FixedFormat } from '../fixed/index.js';
 import {
   DESCRIPTOR_VERSION, DescriptorError, LIMITS, formatFromParts, validateDescriptor, storedRange, type Descriptor, type DescriptorLayer, type Nonlinearity,
 } from '../descriptor/index.js';

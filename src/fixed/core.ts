@@ -31,11 +31,9 @@ export const TWO53 = 2 ** 53;
 const POW2_MIN = -1074;
 const POW2_MAX = 1023;
 const POW2 = new Float64Array(POW2_MAX - POW2_MIN + 1);
-{
-  POW2[-POW2_MIN] = 1;
-  for (let e = 1; e <= POW2_MAX; e++) POW2[e - POW2_MIN] = POW2[e - 1 - POW2_MIN] * 2;
-  for (let e = -1; e >= POW2_MIN; e--) POW2[e - POW2_MIN] = POW2[e + 1 - POW2_MIN] / 2;
-}
+POW2[-POW2_MIN] = 1;
+for (let e = 1; e <= POW2_MAX; e++) POW2[e - POW2_MIN] = POW2[e - 1 - POW2_MIN] * 2;
+for (let e = -1; e >= POW2_MIN; e--) POW2[e - POW2_MIN] = POW2[e + 1 - POW2_MIN] / 2;
 
 /** 2^e, exact, for POW2_MIN <= e <= POW2_MAX. */
 export function pow2(e: number): number {

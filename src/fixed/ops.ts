@@ -7,7 +7,7 @@
  * range). That is not checked on these paths, which are meant for inner loops; use
  * isValidRaw where codes come from outside.
  */
-import { FixedFormat, ROUNDING_MODES, type Rounding } from './format.js';
+import { type FixedFormat, ROUNDING_MODES, type Rounding } from './format.js';
 import { O_WRAP, TWO52, TWO53, fit, pow2, roundIncrement, roundShift, scaledSumFit, shiftFit } from './core.js';
 
 /** Smallest raw code results in f can take (mode-aware: -maxRaw for signed SAT_SYM). */

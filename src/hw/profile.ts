@@ -10,7 +10,7 @@ import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import { canonicalSha256 } from '../util/canonical-json.js';
-import { GlekitError, ValidationError } from '../util/errors.js';
+import { ValidationError } from '../util/errors.js';
 import { PACKAGE_ROOT } from '../version.js';
 import { PROFILE_FORMAT, type Clip, type HwProfile, type NumberFormat, type Sourced, type TauRepresentation } from './types.js';
 

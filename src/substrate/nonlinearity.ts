@@ -65,7 +65,7 @@ export function realisedActivation(phi: ActivationName, nl: ResolvedNonlinearity
         for (let i = 0; i < n; i++) {
           const x = pu[i];
           const t = (x - lo) / step;
-          let k = Math.floor(t);
+          const k = Math.floor(t);
           if (k < 0) { r[i] = table[0]; rp[i] = 0; continue; }
           if (k >= last) { r[i] = table[last]; rp[i] = x < hi ? phiPrimeScalar(phi, x) : 0; continue; }
           const f = t - k;

@@ -19,7 +19,7 @@ import { writeFileAtomic } from '../util/files.js';
 import { createProgress } from '../util/progress.js';
 import { VERSION } from '../version.js';
 import { checkpointExists, configFingerprint, loadCheckpoint, saveCheckpoint, type CheckpointFile, type RunIdentity, type TrainingState } from './checkpoint.js';
-import { buildSpec, evaluateClassifier, trainClassifier, type ClassifierConfig } from './classifier.js';
+import { buildSpec, evaluateClassifier, trainClassifier, type ClassifierConfig, type TrainOutcome } from './classifier.js';
 import { stepInputSize } from '../presentation/index.js';
 import { writeCurveData, writeCurvePlots } from './curves.js';
 import { runLagLine, LAGLINE_DEFAULTS, type LagLineResult } from './lagline.js';
@@ -175,7 +175,7 @@ export async function runClassifierTraining(req: TrainRequest): Promise<TrainSum
   let info = '';
   let stopped = false;
   let history = resume?.history ?? [];
-  let outcome;
+  let outcome: TrainOutcome | undefined;
   try {
     outcome = trainClassifier(config, data.train, data.validation, {
       kernels,
