@@ -1,7 +1,7 @@
 /**
  * `node dist/bench/emulator.js [--json] [--quick]`: fixed-point inference steps per
  * second of the TypeScript emulator and the C engine (through its host program, timed
- * inside the process), batch 1, for the speed-table shapes of shared/reference/dynamics.md.
+ * inside the process), batch 1, for the shapes of bench/run.ts's SPEED_TABLE.
  *
  * The networks are what compiling for fpga-fixed16 produces: 16-bit weights and state
  * with per-layer binary points, hard-sigmoid hidden layers through a 1024-entry table,

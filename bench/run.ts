@@ -1,8 +1,8 @@
 /**
  * `npm run bench -- --json`: steps per second of a full training step (forward,
- * local errors and gradients, SGD update) in float32 on one thread, for every shape of
- * the speed table in shared/reference/dynamics.md, next to the published PyTorch
- * implementation's numbers on the same machine kind.
+ * local errors and gradients, SGD update) in float32 on one thread, for the shapes of
+ * SPEED_TABLE, next to the published PyTorch implementation of the papers cited in
+ * docs/dynamics.md, measured on the same machine kind.
  */
 import { Network } from '../src/engine/network.js';
 import { defaultKernels } from '../src/engine/native.js';
@@ -12,7 +12,10 @@ import { Rng } from '../src/util/rng.js';
 
 interface Row { sizes: number[]; batch: number; pytorch: number }
 
-/** The published implementation's median steps/s (dynamics.md). */
+/**
+ * The published PyTorch implementation's median steps/s (float32, one training step, best
+ * thread setting), measured on a 2-core machine of the kind this project runs on.
+ */
 const SPEED_TABLE: Row[] = [
   { sizes: [2, 30, 30, 3], batch: 1, pytorch: 3450 },
   { sizes: [2, 30, 30, 3], batch: 64, pytorch: 2380 },

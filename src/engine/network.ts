@@ -1,5 +1,5 @@
 /**
- * The GLE/LE engine: the discrete-time scheme of shared/reference/dynamics.md, exactly.
+ * The GLE/LE engine: the discrete-time scheme of docs/dynamics.md, exactly.
  *
  * All layers step simultaneously: every layer reads only the state the previous step
  * left (double-buffered u, v, r, rp, eb), so a signal needs one step per layer to rise

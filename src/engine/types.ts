@@ -16,7 +16,7 @@ export interface LayerParameters {
   tauR: Float64Array;
 }
 
-/** Everything needed to run the dynamics of dynamics.md, independent of any task. */
+/** Everything needed to run the dynamics of docs/dynamics.md, independent of any task. */
 export interface NetworkSpec {
   readonly dtype: Dtype;
   readonly dt: number;

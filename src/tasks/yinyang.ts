@@ -1,7 +1,8 @@
 /**
- * The Yin-Yang data set (Kriener et al. 2021), exactly as defined in
- * shared/reference/dynamics.md: rejection sampling inside the unit disc of radius 0.5
- * around (0.5, 0.5) after drawing the wanted class uniformly; inputs [x, y, 1-x, 1-y].
+ * The Yin-Yang data set of L. Kriener, J. Göltz, M. A. Petrovici, "The Yin-Yang dataset"
+ * (NICE 2022, doi:10.1145/3517343.3517380, arXiv:2102.08211): rejection sampling inside
+ * the unit disc of radius 0.5 around (0.5, 0.5) after drawing the wanted class uniformly;
+ * inputs [x, y, 1-x, 1-y].
  */
 import { Rng } from '../util/rng.js';
 import type { ClassificationDataset, ClassificationSplit } from './types.js';
