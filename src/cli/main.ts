@@ -11,6 +11,7 @@ import { registerTrainCommands } from './train.js';
 import { registerCompileCommands } from './compile.js';
 import { registerHwCommands } from './hw.js';
 import { registerRobustnessCommand } from './robustness.js';
+import { registerBoardCommands } from './board.js';
 import { VERSION } from '../version.js';
 
 const program = new Command();
@@ -26,6 +27,7 @@ registerTrainCommands(program);
 registerCompileCommands(program);
 registerHwCommands(program);
 registerRobustnessCommand(program);
+registerBoardCommands(program);
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   if (err instanceof GlekitError) {

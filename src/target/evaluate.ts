@@ -118,3 +118,19 @@ export async function compare(a: Target, b: Target, stimulus: Stimulus): Promise
     wallSeconds: { a: (t1 - t0) / 1000, b: (t2 - t1) / 1000 },
   };
 }
+
+/** Both targets evaluated on a labelled split, and their read-outs compared. */
+export async function compareOnSplit(a: Target, b: Target, split: ClassificationSplit): Promise<{ a: Evaluation; b: Evaluation; comparison: Comparison }> {
+  if (a.outputSize !== b.outputSize) throw new GlekitError(`${a.label} has ${a.outputSize} outputs, ${b.label} ${b.outputSize}: they do not run the same network`);
+  const evA = await evaluate(a, split);
+  const evB = await evaluate(b, split);
+  const comparison: Comparison = {
+    a: a.label,
+    b: b.label,
+    samples: split.count,
+    ...compareOutputs(a.outputSize, evA.outputs, evB.outputs, split.count),
+    outputsSha256: { a: evA.outputsSha256, b: evB.outputsSha256 },
+    wallSeconds: { a: evA.wallSeconds, b: evB.wallSeconds },
+  };
+  return { a: evA, b: evB, comparison };
+}

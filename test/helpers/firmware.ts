@@ -1,15 +1,16 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
+import { boardProgramPath } from '../../src/bridge/index.js';
 import { cHostPath } from '../../src/emulator/index.js';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 
-/** Builds the C engine's host program if `npm run build` has not (the tests need it). */
+/** Builds the C engine's host program and the emulated board if `npm run build` has not (the tests need them). */
 export function ensureFirmware(): void {
-  if (existsSync(cHostPath())) return;
+  if (existsSync(cHostPath()) && existsSync(boardProgramPath())) return;
   const r = spawnSync(process.execPath, [join(ROOT, 'scripts', 'build-firmware.mjs')], { encoding: 'utf8' });
-  if (r.status !== 0 || !existsSync(cHostPath())) throw new Error(`cannot build the C engine: ${r.stderr}${r.stdout}`);
+  if (r.status !== 0 || !existsSync(cHostPath()) || !existsSync(boardProgramPath())) throw new Error(`cannot build the C engine: ${r.stderr}${r.stdout}`);
 }
 
 /**

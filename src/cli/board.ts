@@ -1,0 +1,154 @@
+/**
+ * The board commands: start the emulated board, ask a board what it is and holds, deploy
+ * to it, confirm, revert, reset, and compare it with the emulator (hardware in the loop).
+ */
+import { readFileSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import type { Command } from 'commander';
+import { BoardProcess, type BoardState, type BoardInfo } from '../bridge/index.js';
+import { deployDescriptor, hilCompare, revertBoard, withBoard, type ConnectOptions } from '../device/index.js';
+import { GlekitError } from '../util/errors.js';
+import { createProgress } from '../util/progress.js';
+import { integerOption, printResult } from './options.js';
+
+interface PortOptions { port: string; baud: number; json?: boolean }
+
+const connectOptions = (o: PortOptions): ConnectOptions => ({ baudRate: o.baud });
+
+function withPort(cmd: Command): Command {
+  return cmd
+    .requiredOption('--port <path>', 'the board\'s serial port (glekit board start prints it)')
+    .option('--baud <rate>', 'line rate in baud', integerOption('baud', 1), 115200)
+    .option('--json', 'print one JSON object as the last line of stdout');
+}
+
+const hex = (h: Uint8Array | null): string => (h === null ? '-' : Buffer.from(h).toString('hex').slice(0, 16) + '...');
+
+function formatState(s: BoardState): string {
+  const lines = [`boot ${s.bootId.toString(16).padStart(8, '0')}, running slot ${s.active < 0 ? 'none' : s.active}`];
+  for (const slot of s.slots) {
+    const flags = ['bootable', 'pending', 'confirmed', 'active', 'permanent'].filter((k) => slot[k as keyof typeof slot] === true);
+    lines.push(`  slot ${slot.slot}: ${slot.state}, ${slot.off}/${slot.len} of ${slot.size} bytes, sha256 ${hex(slot.hash)}${flags.length ? `, ${flags.join(', ')}` : ''}`);
+  }
+  return lines.join('\n');
+}
+
+function formatInfo(i: BoardInfo): string {
+  return [
+    `board ${i.boardId}, firmware ${i.firmware}, protocol ${i.proto}, boot ${i.bootId.toString(16).padStart(8, '0')}`,
+    `  MTU ${i.mtu} bytes, rx buffer ${i.rxBuffer} bytes, ${i.slots} slots of ${i.slotSize} bytes, descriptor formats ${i.formats.join(', ')}`,
+    `  engine limits ${Object.entries(i.limits).map(([k, v]) => `${k} ${v}`).join(', ')}`,
+    `  capabilities ${i.capabilities.join(', ')}; line ${i.baud || 'unknown'} baud; frames in ${i.stats.rxFrames} (dropped ${i.stats.rxDropped}), out ${i.stats.txFrames}, boots ${i.stats.boots}`,
+  ].join('\n');
+}
+
+/** STATE for JSON: hashes as hex. */
+const stateJson = (s: BoardState): object => ({ ...s, slots: s.slots.map((x) => ({ ...x, hash: x.hash === null ? null : Buffer.from(x.hash).toString('hex') })) });
+
+function registerBoardStart(program: Command): void {
+  program.command('board').description('the emulated board (firmware-bridge\'s host build)')
+    .command('start')
+    .description('start the emulated board on a new pseudo-terminal and print its port; runs until interrupted')
+    .option('--flash <file>', 'its flash (both slots and their trailers); kept across restarts like a real board\'s', 'board.flash')
+    .option('--link <path>', 'also make the port reachable at this path (a symbolic link)')
+    .option('--pace', 'read and write no faster than 8N1 at the baud rate the host sets, as a real UART')
+    .option('--slot-size <bytes>', 'bytes per slot', integerOption('slot-size', 4096))
+    .option('--mtu <bytes>', 'largest payload per frame', integerOption('mtu', 256))
+    .action(async (o: { flash: string; link?: string; pace?: boolean; slotSize?: number; mtu?: number }) => {
+      mkdirSync(dirname(resolve(o.flash)), { recursive: true });
+      const args = [
+        ...(o.link ? ['--link', o.link] : []), ...(o.slotSize ? ['--slot-size', String(o.slotSize)] : []), ...(o.mtu ? ['--mtu', String(o.mtu)] : []),
+      ];
+      const board = await BoardProcess.start({ flash: o.flash, pace: o.pace, args });
+      process.stdout.write(`port ${board.port}\n`);
+      process.stderr.write(`board running (pid ${board.pid}, flash ${resolve(o.flash)}${o.link ? `, linked at ${o.link}` : ''}); Ctrl-C stops it\n`);
+      const stop = (): void => { board.child.kill('SIGTERM'); };
+      process.once('SIGINT', stop);
+      process.once('SIGTERM', stop);
+      await board.exited;
+      if (board.exitCode !== 0 && board.exitSignal !== 'SIGTERM') {
+        throw new GlekitError(`the board stopped (${board.exitSignal ?? `exit code ${board.exitCode}`}): ${board.output.trim().split('\n').pop() ?? ''}`);
+      }
+    });
+}
+
+function registerDevice(program: Command): void {
+  const device = program.command('device').description('ask a board what it is and holds; confirm, revert or reset it');
+  withPort(device.command('info').description('firmware, board id, boot id, MTU, slots, engine limits, capabilities'))
+    .action(async (o: PortOptions) => {
+      const info = await withBoard(o.port, connectOptions(o), (c) => c.info());
+      printResult(!!o.json, info, o.json ? '' : formatInfo(info));
+    });
+  withPort(device.command('state').description('each slot: what it holds, whether it is bootable, pending, confirmed, active'))
+    .action(async (o: PortOptions) => {
+      const s = await withBoard(o.port, connectOptions(o), (c) => c.state());
+      printResult(!!o.json, stateJson(s), o.json ? '' : formatState(s));
+    });
+  withPort(device.command('confirm').description('keep the running test image after resets'))
+    .action(async (o: PortOptions) => {
+      const s = await withBoard(o.port, connectOptions(o), (c) => c.confirm());
+      printResult(!!o.json, stateJson(s), o.json ? '' : `confirmed\n${formatState(s)}`);
+    });
+  withPort(device.command('revert').description('back to the previous image (an unconfirmed test image reverts at a reset)'))
+    .action(async (o: PortOptions) => {
+      const r = await withBoard(o.port, connectOptions(o), (c) => revertBoard(c));
+      printResult(!!o.json, { how: r.how, state: stateJson(r.state) }, o.json ? '' : `reverted by ${r.how === 'reset' ? 'a reset' : 'activating the other slot'}\n${formatState(r.state)}`);
+    });
+  withPort(device.command('reset').description('reboot the board'))
+    .action(async (o: PortOptions) => {
+      const s = await withBoard(o.port, connectOptions(o), (c) => c.reset());
+      printResult(!!o.json, stateJson(s), o.json ? '' : `reset\n${formatState(s)}`);
+    });
+}
+
+function registerDeploy(program: Command): void {
+  withPort(program.command('deploy').description('upload a descriptor to the board\'s free slot (resuming), verify it and boot it'))
+    .requiredOption('--descriptor <file>', 'the .gled file')
+    .option('--test', 'boot it as a test: it reverts at the next reset unless confirmed (default)')
+    .option('--permanent', 'boot it and keep it')
+    .action(async (o: PortOptions & { descriptor: string; test?: boolean; permanent?: boolean }) => {
+      if (o.test && o.permanent) throw new GlekitError('options --test and --permanent exclude each other');
+      let bytes: Uint8Array;
+      try { bytes = readFileSync(o.descriptor); } catch (e) { throw new GlekitError(`${o.descriptor}: cannot read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`); }
+      const progress = createProgress('upload', bytes.length, { quiet: false });
+      const t0 = performance.now();
+      const r = await withBoard(o.port, connectOptions(o), (c) => deployDescriptor(c, o.descriptor, bytes, o.permanent ? 'permanent' : 'test', (p) => {
+        const rate = p.acked / Math.max((performance.now() - t0) / 1000, 1e-3);
+        progress.update(p.acked, `${(rate / 1000).toFixed(1)} kB/s`);
+      }));
+      progress.stop();
+      const human = r.alreadyRunning
+        ? `${o.descriptor} already runs on ${o.port} (slot ${r.slot}${r.mode === 'permanent' ? ', confirmed' : ''})`
+        : `deployed ${o.descriptor} (${r.bytes} bytes, image sha256 ${r.sha256.slice(0, 16)}...) to slot ${r.slot} of ${o.port}` +
+          `${r.resumedFrom > 0 ? `, resumed at byte ${r.resumedFrom}` : ''} in ${r.uploadSeconds.toFixed(2)} s (${(r.bytesPerSecond / 1000).toFixed(1)} kB/s); ` +
+          `running as ${r.mode === 'test' ? 'a test (glekit device confirm keeps it, a reset reverts it)' : 'the permanent image'}`;
+      printResult(!!o.json, { ...r, state: stateJson(r.state) }, o.json ? '' : human);
+    });
+}
+
+function registerHil(program: Command): void {
+  withPort(program.command('hil').description('hardware in the loop').command('compare')
+    .description('run a task\'s split on the board and on the TypeScript emulator and compare every read-out code'))
+    .requiredOption('--descriptor <file>', 'the .gled file the board runs')
+    .requiredOption('--task <name>', 'yinyang | mnist | mnist1d')
+    .option('--split <split>', 'test | validation | train', 'test')
+    .option('--limit <n>', 'only the first N samples', integerOption('limit', 1))
+    .action(async (o: PortOptions & { descriptor: string; task: string; split: string; limit?: number }) => {
+      if (!['test', 'validation', 'train'].includes(o.split)) throw new GlekitError(`option --split: must be test, validation or train (got ${JSON.stringify(o.split)})`);
+      const r = await hilCompare({ port: o.port, descriptorPath: o.descriptor, task: o.task, split: o.split as 'test', limit: o.limit, connect: connectOptions(o) });
+      const human = `${r.task} ${r.split} (${r.samples} samples) on the board at ${r.port}: accuracy ${(100 * r.accuracy).toFixed(2)} %, ` +
+        `outputs sha256 ${r.outputsSha256.slice(0, 16)}...; emulator ${(100 * r.emulatorAccuracy).toFixed(2)} %, ${r.emulatorOutputsSha256.slice(0, 16)}...; ` +
+        (r.equal ? 'every read-out code equal' : `${r.mismatches} codes differ, first at sample ${r.firstMismatch!.sample} output ${r.firstMismatch!.output} (board ${r.firstMismatch!.a}, emulator ${r.firstMismatch!.b})`) +
+        `; ${Math.round(r.stepsPerSecond)} steps/s on the board`;
+      printResult(!!o.json, r, o.json ? '' : human);
+      if (!r.equal) process.exitCode = 2;
+    });
+}
+
+export function registerBoardCommands(program: Command): void {
+  registerBoardStart(program);
+  registerDevice(program);
+  registerDeploy(program);
+  registerHil(program);
+}
