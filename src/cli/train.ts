@@ -6,18 +6,8 @@ import { checkModelFitsTask, loadModel, trainingInfo } from '../model/index.js';
 import { loadClassificationTask } from '../tasks/index.js';
 import { GlekitError } from '../util/errors.js';
 import { checkOutputDirectory, checkOutputFile } from '../util/files.js';
+import { integerOption } from './options.js';
 import { MAX_SEED } from '../util/rng.js';
-
-function parseInteger(name: string, min: number, max = Number.MAX_SAFE_INTEGER) {
-  return (value: string): number => {
-    const n = Number(value);
-    if (!Number.isInteger(n) || n < min || n > max) {
-      const range = max === Number.MAX_SAFE_INTEGER ? `>= ${min}` : `in ${min}..${max}${max === MAX_SEED ? ' (2^32 - 1; larger seeds would repeat smaller ones)' : ''}`;
-      throw new GlekitError(`option --${name}: must be an integer ${range} (got ${JSON.stringify(value)})`);
-    }
-    return n;
-  };
-}
 
 /** Options of `train` that only classifier tasks use, and those that only lagline uses (by commander key). */
 const CLASSIFIER_ONLY: Record<string, string> = {
@@ -49,15 +39,15 @@ export function registerTrainCommands(program: Command): void {
     .command('train')
     .description('Train a network on a task (yinyang, mnist, mnist1d, lagline) and write the model file')
     .requiredOption('--task <name>', 'yinyang | mnist | mnist1d | lagline')
-    .option('--seed <n>', 'seed for initialisation and data order (0..2^32-1)', parseInteger('seed', 0, MAX_SEED), 1)
-    .option('--data-seed <n>', 'seed of generated data sets (kept fixed so that seeds share one test set)', parseInteger('data-seed', 0, MAX_SEED), 0)
+    .option('--seed <n>', 'seed for initialisation and data order (0..2^32-1)', integerOption('seed', 0, MAX_SEED), 1)
+    .option('--data-seed <n>', 'seed of generated data sets (kept fixed so that seeds share one test set)', integerOption('data-seed', 0, MAX_SEED), 0)
     .option('--out <file>', 'model file to write (default runs/TASK-seedN.model.json)')
     .option('--run-dir <dir>', 'folder for the checkpoint, learning curves and plots (default runs/TASK-seedN)')
-    .option('--epochs <n>', 'override the preset number of epochs', parseInteger('epochs', 1))
+    .option('--epochs <n>', 'override the preset number of epochs', integerOption('epochs', 1))
     .option('--dtype <dtype>', 'float64 | float32')
     .option('--resume', 'continue from the run folder\'s checkpoint')
     .option('--restart', 'discard an unfinished checkpoint in the run folder and start again')
-    .option('--stop-after <n>', 'train at most N epochs in this session, then stop (continue later with --resume)', parseInteger('stop-after', 1))
+    .option('--stop-after <n>', 'train at most N epochs in this session, then stop (continue later with --resume)', integerOption('stop-after', 1))
     .option('--compare', 'lagline: also run with prospective errors off')
     .option('--no-prospective-errors', 'lagline: run with prospective errors off')
     .option('--json', 'print one JSON summary as the last line of stdout')
