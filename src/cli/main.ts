@@ -12,6 +12,7 @@ import { registerCompileCommands } from './compile.js';
 import { registerHwCommands } from './hw.js';
 import { registerRobustnessCommand } from './robustness.js';
 import { registerBoardCommands } from './board.js';
+import { registerDemoCommand } from './demo.js';
 import { VERSION } from '../version.js';
 
 const program = new Command();
@@ -28,6 +29,7 @@ registerCompileCommands(program);
 registerHwCommands(program);
 registerRobustnessCommand(program);
 registerBoardCommands(program);
+registerDemoCommand(program);
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   if (err instanceof GlekitError) {

@@ -7,3 +7,4 @@ export {
   checkFitsBoard, connectBoard, deployDescriptor, hilCompare, revertBoard, withBoard,
   type ConnectOptions, type DeployResult, type HilCompareRequest, type HilCompareSummary,
 } from './deploy.js';
+export { formatDemo, runDemo, type DemoRequest, type DemoSummary } from './demo.js';
