@@ -408,6 +408,7 @@ export class BoardClient {
   private shapeCache: { key: string; shape: NetworkShape } | null = null;
   private stepMs: number;
   private helloSent = false;
+  private closedByHost = false;
 
   /** HELLO's answer; refreshed by info() */
   boardInfo: BoardInfo | null = null;
@@ -476,6 +477,7 @@ export class BoardClient {
   }
 
   async close(): Promise<void> {
+    this.closedByHost = true;
     await this.transport.close();
   }
 
@@ -603,9 +605,7 @@ export class BoardClient {
   }
 
   private closedText(): string {
-    const e = this.closedError;
-    if (e === null || e === undefined) return 'the line is closed';
-    return 'the line closed: the board disconnected or died';
+    return this.closedByHost ? 'the line is closed (this host closed it)' : 'the line closed: the board disconnected or died';
   }
 
   /** Sends and checks: a status other than OK is a BridgeError with the board's reason. */
