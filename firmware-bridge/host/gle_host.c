@@ -22,6 +22,7 @@
 #include <string.h>
 #include <time.h>
 #include "../src/gle.h"
+#include "../src/gle_present.h"
 
 #ifndef GLE_HOST_MAX_FILE
 #define GLE_HOST_MAX_FILE (16L * 1024L * 1024L)
@@ -70,22 +71,8 @@ static int read_step(FILE *in, uint32_t n) {
     uint32_t j;
     if (got == 0 && feof(in)) return 1;
     if (got != n) return -1;
-    for (j = 0; j < n; j++) {
-        uint32_t u = (uint32_t)g_bytes[4 * j] | ((uint32_t)g_bytes[4 * j + 1] << 8) | ((uint32_t)g_bytes[4 * j + 2] << 16) | ((uint32_t)g_bytes[4 * j + 3] << 24);
-        g_x[j] = (u & 0x80000000u) ? -(int32_t)((~u) & 0x7fffffffu) - 1 : (int32_t)u;
-    }
+    for (j = 0; j < n; j++) g_x[j] = gle_get_i32le(g_bytes + 4 * j);
     return 0;
-}
-
-static void put32(uint8_t *p, int32_t v) {
-    uint32_t u = (uint32_t)v;
-    p[0] = (uint8_t)u; p[1] = (uint8_t)(u >> 8); p[2] = (uint8_t)(u >> 16); p[3] = (uint8_t)(u >> 24);
-}
-
-static void put64(uint8_t *p, int64_t v) {
-    uint64_t u = (uint64_t)v;
-    unsigned i;
-    for (i = 0; i < 8; i++) p[i] = (uint8_t)(u >> (8 * i));
 }
 
 static int open_io(const char *ip, const char *op, FILE **in, FILE **out) {
@@ -96,46 +83,57 @@ static int open_io(const char *ip, const char *op, FILE **in, FILE **out) {
     return 0;
 }
 
+/* the presentation loop's inputs from a file, and its trace to a file */
+typedef struct {
+    FILE *in, *out;
+    uint32_t input_size;
+    int rc;
+} run_files;
+
+static const int32_t *file_input(void *ctx, uint32_t t) {
+    run_files *f = (run_files *)ctx;
+    (void)t;
+    f->rc = read_step(f->in, f->input_size);
+    return f->rc == 0 ? g_x : 0;
+}
+
+static uint8_t g_states[8u * GLE_MAX_NEURONS];
+
+static void file_trace(void *ctx, uint32_t t) {
+    run_files *f = (run_files *)ctx;
+    uint32_t n = gle_present_state_bytes();
+    (void)t;
+    gle_present_put_states(g_states);
+    fwrite(g_states, 1, n, f->out);
+}
+
 static int cmd_run(const char *dp, const char *ip, const char *op, int trace) {
     gle_info info;
-    FILE *in, *out;
-    int64_t sums[GLE_MAX_OUTPUTS];
+    run_files f;
+    gle_present_io io;
+    int64_t y[GLE_MAX_OUTPUTS];
     unsigned long samples = 0;
     int status = 0;
     if (load_descriptor(dp)) return 1;
     gle_get_info(&info);
-    if (open_io(ip, op, &in, &out)) return 1;
+    if (open_io(ip, op, &f.in, &f.out)) return 1;
+    f.input_size = info.input_size;
+    f.rc = 0;
+    io.input = file_input;
+    io.after_step = trace ? file_trace : 0;
+    io.ctx = &f;
     for (;;) {
-        uint32_t t, k, l;
-        int rc = 0;
-        gle_reset();
-        for (k = 0; k < info.output_size; k++) sums[k] = 0;
-        for (t = 0; t < info.steps_per_sample; t++) {
-            rc = read_step(in, info.input_size);
-            if (rc != 0) break;
-            gle_step(g_x);
-            if (trace) {
-                for (l = 0; l < info.layers; l++) {
-                    const uint32_t n = gle_layer_size(l);
-                    const int32_t *u = gle_membrane(l), *r = gle_rates(l);
-                    for (k = 0; k < n; k++) put32(g_bytes + 4 * k, u[k]);
-                    fwrite(g_bytes, 4, n, out);
-                    for (k = 0; k < n; k++) put32(g_bytes + 4 * k, r[k]);
-                    fwrite(g_bytes, 4, n, out);
-                }
-            }
-            if (info.readout_sum && t >= info.settle_steps) for (k = 0; k < info.output_size; k++) sums[k] += gle_output()[k];
-        }
-        if (rc == 1 && t == 0) break;
-        if (rc != 0) { fprintf(stderr, "gle_host: %s: ends inside sample %lu\n", ip, samples); status = 1; break; }
+        uint32_t k, steps = gle_present_sample(&io, y);
+        if (f.rc == 1 && steps == 0) break;
+        if (f.rc != 0) { fprintf(stderr, "gle_host: %s: ends inside sample %lu\n", ip, samples); status = 1; break; }
         if (!trace) {
-            for (k = 0; k < info.output_size; k++) put64(g_bytes + 8 * k, info.readout_sum ? sums[k] : (int64_t)gle_output()[k]);
-            fwrite(g_bytes, 8, info.output_size, out);
+            for (k = 0; k < info.output_size; k++) gle_put_i64le(g_bytes + 8 * k, y[k]);
+            fwrite(g_bytes, 8, info.output_size, f.out);
         }
         samples++;
     }
-    fclose(in);
-    if (fclose(out) != 0) { fprintf(stderr, "gle_host: %s: write failed\n", op); status = 1; }
+    fclose(f.in);
+    if (fclose(f.out) != 0) { fprintf(stderr, "gle_host: %s: write failed\n", op); status = 1; }
     if (status == 0 && !trace) printf("{\"samples\":%lu}\n", samples);
     return status;
 }

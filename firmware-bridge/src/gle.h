@@ -35,6 +35,10 @@ typedef struct {
     uint32_t layers, input_size, output_size;
     uint32_t weights, neurons, ring, table;
     uint32_t steps_per_sample, settle_steps, readout_sum;
+    /* presentation mode: 1 for "sequence" (an input per step), 0 for "static" (held) */
+    uint32_t sequence;
+    /* the descriptor's formatVersion */
+    uint32_t format_version;
     /* bytes: weights (int16), bias (int32), alpha and rho (uint16 each), membranes
      * (int32), delay lines (int32), tables (int32), outputs (int32), layer records */
     uint32_t bytes_weights, bytes_bias, bytes_decay, bytes_membrane, bytes_ring, bytes_table, bytes_output, bytes_layers;
@@ -48,7 +52,16 @@ typedef struct {
  * usable, and nothing of the refused descriptor is ever executed.
  */
 gle_status gle_load(const uint8_t *data, size_t len, gle_error *err);
+/*
+ * gle_load's every check, without touching the engine: what runs keeps running. info
+ * (may be NULL) receives the sizes of the validated network as gle_get_info would.
+ */
+gle_status gle_validate(const uint8_t *data, size_t len, gle_error *err, gle_info *info);
+/* Only the envelope: magic and format version (GLE_E_VERSION for one this engine does not read). */
+gle_status gle_format_version(const uint8_t *data, size_t len, int64_t *version, gle_error *err);
 int gle_loaded(void);
+/* forgets the loaded network (a board's reboot into no image) */
+void gle_unload(void);
 /* all state to 0 */
 void gle_reset(void);
 /* one step; x holds input_size codes. Returns GLE_E_NOT_LOADED when nothing is loaded. */

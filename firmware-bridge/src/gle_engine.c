@@ -83,13 +83,15 @@ static int64_t requant(int64_t v, int32_t k, const gle_fmt *f) {
 
 int gle_loaded(void) { return gle_g_net.loaded; }
 
+void gle_unload(void) { gle_g_net.loaded = 0; }
+
 void gle_reset(void) {
     uint32_t i;
     gle_net *n = &gle_g_net;
-    for (i = 0; i < n->n_neurons; i++) gle_g_u[i] = 0;
-    for (i = 0; i < n->n_ring; i++) gle_g_ring[i] = 0;
-    for (i = 0; i < n->output_size; i++) gle_g_out[i] = 0;
-    for (i = 0; i < n->n_layers; i++) n->layers[i].head = 0;
+    for (i = 0; i < n->shape.n_neurons; i++) gle_g_u[i] = 0;
+    for (i = 0; i < n->shape.n_ring; i++) gle_g_ring[i] = 0;
+    for (i = 0; i < n->shape.output_size; i++) gle_g_out[i] = 0;
+    for (i = 0; i < n->shape.n_layers; i++) n->layers[i].head = 0;
 }
 
 gle_status gle_step(const int32_t *x) {
@@ -105,7 +107,7 @@ gle_status gle_step(const int32_t *x) {
         for (j = 0; j < first->n_in; j++) slot[j] = (int32_t)fit(x[j], &n->input);
     }
     /* top-down: each layer reads its input before the layer below overwrites it */
-    for (li = n->n_layers; li-- > 0;) {
+    for (li = n->shape.n_layers; li-- > 0;) {
         gle_layer *L = &n->layers[li];
         const uint32_t n_in = L->n_in;
         const uint32_t read_slot = L->head + 1 == L->depth ? 0 : L->head + 1;
@@ -121,7 +123,7 @@ gle_status gle_step(const int32_t *x) {
         int32_t *u = gle_g_u + L->n_off;
         int32_t *dst;
         uint32_t i;
-        if (li + 1 == n->n_layers) {
+        if (li + 1 == n->shape.n_layers) {
             dst = gle_g_out;
         } else {
             gle_layer *A = &n->layers[li + 1];
@@ -167,18 +169,18 @@ gle_status gle_step(const int32_t *x) {
 const int32_t *gle_output(void) { return gle_g_out; }
 
 uint32_t gle_layer_size(uint32_t l) {
-    return (gle_g_net.loaded && l < gle_g_net.n_layers) ? gle_g_net.layers[l].n_out : 0;
+    return (gle_g_net.loaded && l < gle_g_net.shape.n_layers) ? gle_g_net.layers[l].n_out : 0;
 }
 
 const int32_t *gle_membrane(uint32_t l) {
-    if (!gle_g_net.loaded || l >= gle_g_net.n_layers) return 0;
+    if (!gle_g_net.loaded || l >= gle_g_net.shape.n_layers) return 0;
     return gle_g_u + gle_g_net.layers[l].n_off;
 }
 
 const int32_t *gle_rates(uint32_t l) {
     const gle_layer *A;
-    if (!gle_g_net.loaded || l >= gle_g_net.n_layers) return 0;
-    if (l + 1 == gle_g_net.n_layers) return gle_g_out;
+    if (!gle_g_net.loaded || l >= gle_g_net.shape.n_layers) return 0;
+    if (l + 1 == gle_g_net.shape.n_layers) return gle_g_out;
     A = &gle_g_net.layers[l + 1];
     return gle_g_ring + A->ring_off + A->head * A->n_in;
 }
@@ -188,28 +190,31 @@ uint32_t gle_static_bytes(void) {
                       sizeof gle_g_u + sizeof gle_g_ring + sizeof gle_g_table + sizeof gle_g_out);
 }
 
-void gle_get_info(gle_info *info) {
-    const gle_net *n = &gle_g_net;
+void gle_shape_info(const gle_shape *s, const uint8_t sha256[32], gle_info *info) {
     uint32_t i;
-    info->layers = n->n_layers;
-    info->input_size = n->input_size;
-    info->output_size = n->output_size;
-    info->weights = n->n_weights;
-    info->neurons = n->n_neurons;
-    info->ring = n->n_ring;
-    info->table = n->n_table;
-    info->steps_per_sample = n->steps_per_sample;
-    info->settle_steps = n->settle_steps;
-    info->readout_sum = n->readout_sum;
-    info->bytes_weights = n->n_weights * (uint32_t)sizeof(int16_t);
-    info->bytes_bias = n->n_neurons * (uint32_t)sizeof(int32_t);
-    info->bytes_decay = n->n_neurons * 2u * (uint32_t)sizeof(uint16_t);
-    info->bytes_membrane = n->n_neurons * (uint32_t)sizeof(int32_t);
-    info->bytes_ring = n->n_ring * (uint32_t)sizeof(int32_t);
-    info->bytes_table = n->n_table * (uint32_t)sizeof(int32_t);
-    info->bytes_output = n->output_size * (uint32_t)sizeof(int32_t);
-    info->bytes_layers = n->n_layers * (uint32_t)sizeof(gle_layer) + (uint32_t)(sizeof(gle_net) - sizeof n->layers);
+    info->layers = s->n_layers;
+    info->input_size = s->input_size;
+    info->output_size = s->output_size;
+    info->weights = s->n_weights;
+    info->neurons = s->n_neurons;
+    info->ring = s->n_ring;
+    info->table = s->n_table;
+    info->steps_per_sample = s->steps_per_sample;
+    info->settle_steps = s->settle_steps;
+    info->readout_sum = s->readout_sum;
+    info->sequence = s->sequence;
+    info->format_version = s->format_version;
+    info->bytes_weights = s->n_weights * (uint32_t)sizeof(int16_t);
+    info->bytes_bias = s->n_neurons * (uint32_t)sizeof(int32_t);
+    info->bytes_decay = s->n_neurons * 2u * (uint32_t)sizeof(uint16_t);
+    info->bytes_membrane = s->n_neurons * (uint32_t)sizeof(int32_t);
+    info->bytes_ring = s->n_ring * (uint32_t)sizeof(int32_t);
+    info->bytes_table = s->n_table * (uint32_t)sizeof(int32_t);
+    info->bytes_output = s->output_size * (uint32_t)sizeof(int32_t);
+    info->bytes_layers = s->n_layers * (uint32_t)sizeof(gle_layer) + (uint32_t)(sizeof(gle_net) - sizeof gle_g_net.layers);
     info->bytes_total = info->bytes_weights + info->bytes_bias + info->bytes_decay + info->bytes_membrane + info->bytes_ring +
                         info->bytes_table + info->bytes_output + info->bytes_layers;
-    for (i = 0; i < 32; i++) info->sha256[i] = n->sha256[i];
+    for (i = 0; i < 32; i++) info->sha256[i] = sha256[i];
 }
+
+void gle_get_info(gle_info *info) { gle_shape_info(&gle_g_net.shape, gle_g_net.sha256, info); }

@@ -29,11 +29,16 @@ typedef struct {
     int32_t table_shift;
 } gle_layer;
 
+/* A network's sizes and presentation: what validation finds, before anything is copied. */
+typedef struct {
+    uint32_t n_layers, input_size, output_size;
+    uint32_t steps_per_sample, settle_steps, readout_sum, sequence, format_version;
+    uint32_t n_weights, n_neurons, n_ring, n_table;
+} gle_shape;
+
 typedef struct {
     int loaded;
-    uint32_t n_layers, input_size, output_size;
-    uint32_t steps_per_sample, settle_steps, readout_sum;
-    uint32_t n_weights, n_neurons, n_ring, n_table;
+    gle_shape shape;
     gle_fmt input;
     gle_layer layers[GLE_MAX_LAYERS];
     uint8_t sha256[32];
@@ -49,6 +54,8 @@ extern int32_t gle_g_ring[GLE_MAX_RING];
 extern int32_t gle_g_table[GLE_MAX_TABLE];
 extern int32_t gle_g_out[GLE_MAX_OUTPUTS];
 
+/* a gle_info for a network of this shape (sizes in elements and in this engine's bytes) */
+void gle_shape_info(const gle_shape *s, const uint8_t sha256[32], gle_info *info);
 void gle_fmt_init(gle_fmt *f, int32_t width, int32_t frac, int32_t is_signed, int32_t rounding, int32_t overflow);
 
 #endif

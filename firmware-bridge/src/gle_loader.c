@@ -309,12 +309,14 @@ static gle_status parse_layer(gle_error *err, const char *path, const mp_reader 
     return GLE_OK;
 }
 
-static gle_status parse_content(gle_error *err, const uint8_t *data, size_t len, int commit) {
+/* Validates the content (commit 0) or copies it into the engine (commit 1, after a
+ * validation); either way *shape receives the network's sizes. */
+static gle_status parse_content(gle_error *err, const uint8_t *data, size_t len, int commit, gle_shape *shape) {
     mp_reader top, hdr, net, sub, lr, pres;
     const uint8_t *s;
     uint32_t slen, n_layers, li;
     int64_t v, steps, settle, input_size, output_size;
-    uint32_t readout_sum;
+    uint32_t readout_sum, sequence;
     gle_fmt xf, xf0;
     totals t = {0, 0, 0, 0};
     uint32_t expect_in;
@@ -347,6 +349,7 @@ static gle_status parse_content(gle_error *err, const uint8_t *data, size_t len,
     TRY(get_map(err, "network", &net, "presentation", &pres));
     TRY(get_str(err, "network.presentation", &pres, "mode", &s, &slen));
     if (!mp_str_eq(s, slen, "static") && !mp_str_eq(s, slen, "sequence")) return fail(err, GLE_E_FORMAT, "network.presentation.mode: must be \"static\" or \"sequence\"");
+    sequence = mp_str_eq(s, slen, "sequence") ? 1u : 0u;
     TRY(get_int(err, "network.presentation", &pres, "stepsPerSample", 1, GLE_LIMIT_STEPS, &steps));
     TRY(get_int(err, "network.presentation", &pres, "settleSteps", 0, INT64_MAX, &settle));
     if (settle >= steps) return fail(err, GLE_E_BOUNDS, "network.presentation.settleSteps: must be below stepsPerSample");
@@ -374,33 +377,29 @@ static gle_status parse_content(gle_error *err, const uint8_t *data, size_t len,
     }
     if ((uint32_t)output_size != expect_in) return fail(err, GLE_E_BOUNDS, "network.outputSize: must equal the last layer's nOut (%lu)", (unsigned long)expect_in);
 
+    shape->n_layers = n_layers;
+    shape->input_size = (uint32_t)input_size;
+    shape->output_size = (uint32_t)output_size;
+    shape->steps_per_sample = (uint32_t)steps;
+    shape->settle_steps = (uint32_t)settle;
+    shape->readout_sum = readout_sum;
+    shape->sequence = sequence;
+    shape->n_weights = t.weights;
+    shape->n_neurons = t.neurons;
+    shape->n_ring = t.ring;
+    shape->n_table = t.table;
     if (commit) {
-        gle_net *n = &gle_g_net;
-        n->n_layers = n_layers;
-        n->input_size = (uint32_t)input_size;
-        n->output_size = (uint32_t)output_size;
-        n->steps_per_sample = (uint32_t)steps;
-        n->settle_steps = (uint32_t)settle;
-        n->readout_sum = readout_sum;
-        n->input = xf0;
-        n->n_weights = t.weights;
-        n->n_neurons = t.neurons;
-        n->n_ring = t.ring;
-        n->n_table = t.table;
+        gle_g_net.shape = *shape;
+        gle_g_net.input = xf0;
     }
     return GLE_OK;
 }
 
-gle_status gle_load(const uint8_t *data, size_t len, gle_error *err) {
+gle_status gle_format_version(const uint8_t *data, size_t len, int64_t *version, gle_error *err) {
     mp_reader r;
     uint32_t n;
     const uint8_t *s;
     uint32_t slen;
-    int64_t version;
-    uint8_t digest[32];
-    size_t at, i;
-    gle_status st;
-
     if (err) { err->status = GLE_OK; err->message[0] = '\0'; }
     if (data == 0 || len < 1 + 6 + 5 + 14 + 1 + TRAILER_LEN) return fail(err, GLE_E_TRUNCATED, "truncated: %lu bytes is shorter than any descriptor", (unsigned long)len);
     mp_init(&r, data, len);
@@ -409,10 +408,18 @@ gle_status gle_load(const uint8_t *data, size_t len, gle_error *err) {
         return fail(err, GLE_E_MAGIC, "not a glekit descriptor (expected the magic \"GLED\" first)");
     }
     if (mp_read_str(&r, &s, &slen) || !mp_str_eq(s, slen, "formatVersion")) return fail(err, GLE_E_VERSION, "formatVersion: missing after the magic");
-    if (mp_read_int(&r, &version) || version < 1) return fail(err, GLE_E_VERSION, "formatVersion: must be a positive integer");
-    if (version > GLE_FORMAT_VERSION) {
-        return fail(err, GLE_E_VERSION, "formatVersion: is %lld, newer than this engine reads (%d); refusing to load it", (long long)version, GLE_FORMAT_VERSION);
+    if (mp_read_int(&r, version) || *version < 1) return fail(err, GLE_E_VERSION, "formatVersion: must be a positive integer");
+    if (*version > GLE_FORMAT_VERSION) {
+        return fail(err, GLE_E_VERSION, "formatVersion: is %lld, newer than this engine reads (%d); refusing to load it", (long long)*version, GLE_FORMAT_VERSION);
     }
+    return GLE_OK;
+}
+
+/* magic, format version, trailer and SHA-256, then the whole content: everything but the copy */
+static gle_status validate(const uint8_t *data, size_t len, gle_error *err, gle_shape *shape, uint8_t digest[32]) {
+    int64_t version;
+    size_t at, i;
+    TRY(gle_format_version(data, len, &version, err));
     at = len - TRAILER_LEN;
     for (i = 0; i < TRAILER_KEY_LEN; i++) {
         if (data[at + i] != TRAILER_KEY[i]) return fail(err, GLE_E_HASH, "sha256: truncated or damaged: the file does not end with its SHA-256 trailer");
@@ -421,11 +428,27 @@ gle_status gle_load(const uint8_t *data, size_t len, gle_error *err) {
     for (i = 0; i < 32; i++) {
         if (digest[i] != data[at + TRAILER_KEY_LEN + i]) return fail(err, GLE_E_HASH, "sha256: content hash mismatch: the file was modified or damaged");
     }
-    st = parse_content(err, data, len, 0);
+    shape->format_version = (uint32_t)version;
+    return parse_content(err, data, len, 0, shape);
+}
+
+gle_status gle_validate(const uint8_t *data, size_t len, gle_error *err, gle_info *info) {
+    gle_shape shape;
+    uint8_t digest[32];
+    TRY(validate(data, len, err, &shape, digest));
+    if (info) gle_shape_info(&shape, digest, info);
+    return GLE_OK;
+}
+
+gle_status gle_load(const uint8_t *data, size_t len, gle_error *err) {
+    gle_shape shape;
+    uint8_t digest[32];
+    size_t i;
+    gle_status st = validate(data, len, err, &shape, digest);
     if (st != GLE_OK) return st;
     /* validated: only now is the loaded network replaced */
     gle_g_net.loaded = 0;
-    st = parse_content(err, data, len, 1);
+    st = parse_content(err, data, len, 1, &shape);
     if (st != GLE_OK) return st;
     for (i = 0; i < 32; i++) gle_g_net.sha256[i] = digest[i];
     gle_g_net.loaded = 1;
