@@ -301,10 +301,11 @@ describe('9. smaller', () => {
     const r = glekit('trace', '--spec', path, '--out', 'o.json');
     expectOneLineError(r, /esc\.json: not valid JSON .*\\x1b\[2J/);
     expect(r.stderr).not.toMatch(/\u001b/);
-    const bad = glekit('trace', '--spec', 'a\u001b]0;title\u0007b\nc', '--out', 'o.json');
-    expectOneLineError(bad, /a\\x1b\]0;title\\x07b\\nc: cannot read file/);
+    const bad = glekit('trace', '--spec', 'a\u001b]0;title\u0007b\rc', '--out', 'o.json');
+    expectOneLineError(bad, /a\\x1b\]0;title\\x07b\\rc: cannot read file/);
     expect(bad.stderr).not.toMatch(/[\u0000-\u0009\u000b-\u001f]/);
-    expect(escapeControl('a\u009bb\u2028c\td')).toBe('a\\x9bb\\u2028c\\td');
+    expect(escapeControl('a\u009bb\u2028c\td\ne')).toBe('a\\x9bb\\u2028c\\td\\ne');
+    expect(new GlekitError('x\u001b[2Jy\nz').message).toBe('x\\x1b[2Jy\nz');
   });
 
   it('atomic writes: a failed write names the path and keeps the old file', () => {

@@ -209,10 +209,15 @@ const fracOf = (s: Shape): number => s.width - s.intBits;
 const codeLo = (s: Shape): number => (s.signed ? -(2 ** (s.width - 1)) : 0);
 const codeHi = (s: Shape): number => (s.signed ? 2 ** (s.width - 1) - 1 : 2 ** s.width - 1);
 
+/** A format from drawn parameters; a signed one-bit SAT_SYM draw (refused, SEMANTICS.md section 9) becomes SAT, keeping the draws in step. */
+function oneBitSafe(spec: { width: number; intBits: number; signed: boolean; rounding: Rounding; overflow: Overflow }): FixedFormat {
+  return new FixedFormat({ ...spec, overflow: spec.signed && spec.width === 1 && spec.overflow === 'SAT_SYM' ? 'SAT' : spec.overflow });
+}
+
 /** One FixedFormat per entry of MODES, in that order. */
 function formatsOf(s: Shape): FixedFormat[] {
-  // a signed one-bit SAT_SYM format is refused (SEMANTICS.md section 9); its slot holds SAT, which fitSmall/fitBig model for it
-  return MODES.map((m) => new FixedFormat({ ...s, rounding: m.rounding, overflow: s.signed && s.width === 1 && m.overflow === 'SAT_SYM' ? 'SAT' : m.overflow }));
+  // a signed one-bit SAT_SYM slot holds SAT, which fitSmall/fitBig model for it
+  return MODES.map((m) => oneBitSafe({ ...s, rounding: m.rounding, overflow: m.overflow }));
 }
 
 const SMALL_FORMATS = SMALL_SHAPES.map(formatsOf);
@@ -604,7 +609,7 @@ describe('random formats at widths 16, 24 and 32', () => {
     const width = pick(widths);
     const u = rng.uniform();
     const intBits = u < 0.75 ? rng.int(51) - 10 : u < 0.9 ? rng.int(2 * width + 1) - width : rng.int(513) - 256;
-    return new FixedFormat({ width, intBits, signed: rng.uniform() < 0.6, rounding: pick(ROUNDING_MODES), overflow: pick(OVERFLOW_MODES) });
+    return oneBitSafe({ width, intBits, signed: rng.uniform() < 0.6, rounding: pick(ROUNDING_MODES), overflow: pick(OVERFLOW_MODES) });
   }
 
   function randomRaw(f: FixedFormat): number {
@@ -729,7 +734,7 @@ describe('random formats at widths 16, 24 and 32', () => {
       const s = rng.uniform() < 0.7 ? rng.int(70) : rng.int(600);
       const k = rng.uniform() < 0.7 ? rng.int(90) - 10 : rng.int(800) - 100;
       const width = pick([1, 2, 3, 5, 16, 31, 32]);
-      const f = new FixedFormat({ width, intBits: width - rng.int(50), signed: rng.uniform() < 0.5, rounding: pick(ROUNDING_MODES), overflow: pick(OVERFLOW_MODES) });
+      const f = oneBitSafe({ width, intBits: width - rng.int(50), signed: rng.uniform() < 0.5, rounding: pick(ROUNDING_MODES), overflow: pick(OVERFLOW_MODES) });
       const exactNum = BigInt(x) * two(s) + BigInt(y);
       const want = Number(fitBig(roundRat(scaleRat({ n: exactNum, d: 1n }, -k), f.rounding), f.width, f.signed, f.overflow));
       check(tally, scaledSumFit(x, s, y, k, f), want, () => `scaledSumFit(${x}, ${s}, ${y}, ${k}, ${name(f)})`);

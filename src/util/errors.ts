@@ -5,9 +5,9 @@
  */
 export class GlekitError extends Error {
   constructor(message: string) {
-    // a message goes to a terminal: bytes from a bad file must not move the cursor,
-    // change colours or start a new line there
-    super(escapeControl(message));
+    // a message goes to a terminal: bytes from a bad file must not move the cursor or
+    // change colours there (a line break the message itself makes is kept)
+    super(escapeControl(message, true));
     this.name = 'GlekitError';
   }
 }
@@ -32,11 +32,12 @@ export class ValidationError extends GlekitError {
 /**
  * Control characters (C0 including newline, DEL, C1) and the Unicode line and
  * paragraph separators written as escapes (\n, \t, \x1b, \u2028), so that a message is
- * one printable line whatever bytes a bad file or argument held.
+ * printable whatever bytes a bad file or argument held. keepNewlines leaves '\n' as is
+ * (for messages that break their own lines; values in them are quoted by describeValue).
  */
-export function escapeControl(text: string): string {
+export function escapeControl(text: string, keepNewlines = false): string {
   // eslint-disable-next-line no-control-regex
-  return text.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g, (c) => {
+  return text.replace(keepNewlines ? /[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u2028\u2029]/g : /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g, (c) => {
     switch (c) {
       case '\n': return '\\n';
       case '\r': return '\\r';
