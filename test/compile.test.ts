@@ -4,16 +4,16 @@
  * float target, every profile compiling or failing with its limit named, the C engine's
  * memory footprint, and the command line.
  */
+import { argmax } from '../src/presentation/index.js';
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CompileError, compileModel } from '../src/compile/index.js';
-import { decodeDescriptor } from '../src/descriptor/index.js';
-import {
-  FixedEngine, argmax, cHostPath, infoC, outputsSha256, presentationInputs, runPresentation, runPresentationC,
-} from '../src/emulator/index.js';
+import { decodeDescriptor, presentationInputs } from '../src/descriptor/index.js';
+import { FixedEngine, cHostPath, infoC, runPresentation, runPresentationC } from '../src/emulator/index.js';
+import { outputsSha256 } from '../src/target/index.js';
 import { listProfiles, loadProfile } from '../src/hw/index.js';
 import { loadModel, modelToSpec } from '../src/model/model-file.js';
 import { loadClassificationTask } from '../src/tasks/index.js';

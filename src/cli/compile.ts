@@ -1,10 +1,8 @@
 import { resolve } from 'node:path';
 import { Option, type Command } from 'commander';
 import { compileModel, writeDescriptorFile } from '../compile/index.js';
-import { loadDescriptorFile } from '../descriptor/index.js';
-import {
-  describeDescriptor, emulateTask, formatDescriptorText, formatReport, type EngineName,
-} from '../emulator/index.js';
+import { describeDescriptor, formatDescriptorText, formatReport, loadDescriptorFile } from '../descriptor/index.js';
+import { emulateTask, type EngineName } from '../target/index.js';
 import { loadProfile } from '../hw/index.js';
 import { loadModel } from '../model/model-file.js';
 import { GlekitError } from '../util/errors.js';
@@ -79,10 +77,10 @@ export function registerCompileCommands(program: Command): void {
     .option('--limit <n>', 'only the first N samples', integerOption('limit', 1))
     .option('--model <file>', 'also evaluate this float model (the descriptor\'s source) on the same samples')
     .option('--json', 'print one JSON summary as the last line of stdout')
-    .action((opts: { descriptor: string; task: string; engine: string; split: string; dataSeed?: number; limit?: number; model?: string; json?: boolean }) => {
+    .action(async (opts: { descriptor: string; task: string; engine: string; split: string; dataSeed?: number; limit?: number; model?: string; json?: boolean }) => {
       if (opts.engine !== 'ts' && opts.engine !== 'c') throw new GlekitError(`option --engine: must be ts or c (got ${JSON.stringify(opts.engine)})`);
       if (!['test', 'validation', 'train'].includes(opts.split)) throw new GlekitError(`option --split: must be test, validation or train (got ${JSON.stringify(opts.split)})`);
-      const summary = emulateTask({
+      const summary = await emulateTask({
         descriptorPath: opts.descriptor, task: opts.task, engine: opts.engine as EngineName, split: opts.split as 'test' | 'validation' | 'train',
         dataSeed: opts.dataSeed, limit: opts.limit, modelPath: opts.model,
       });

@@ -2,8 +2,6 @@ import type { Command } from 'commander';
 import { join, resolve } from 'node:path';
 import { runClassifierTraining, runLagLineExperiment } from '../train/index.js';
 import { evaluateModelFile } from '../target/index.js';
-import { checkModelFitsTask, loadModel, trainingInfo } from '../model/index.js';
-import { loadClassificationTask } from '../tasks/index.js';
 import { GlekitError } from '../util/errors.js';
 import { checkOutputDirectory, checkOutputFile } from '../util/files.js';
 import { integerOption } from './options.js';
@@ -108,9 +106,6 @@ export function registerTrainCommands(program: Command): void {
     .option('--json', 'print one JSON summary as the last line of stdout')
     .action(async (opts: { model: string; task: string; dtype: string; json?: boolean }) => {
       if (opts.dtype !== 'float64' && opts.dtype !== 'float32') throw new GlekitError(`option --dtype: must be float64 or float32 (got ${JSON.stringify(opts.dtype)})`);
-      const model = loadModel(opts.model);
-      if (model.task !== opts.task) throw new GlekitError(`${opts.model}: the model was trained on task "${model.task}", not "${opts.task}"`);
-      checkModelFitsTask(model, loadClassificationTask(opts.task, trainingInfo(model).dataSeed), opts.model);
       const summary = await evaluateModelFile(opts.model, opts.task, opts.dtype);
       printResult(!!opts.json, summary, `${summary.task}: test accuracy ${(100 * summary.testAccuracy).toFixed(2)} % on ${summary.testCount} samples (${summary.wallSeconds.toFixed(2)} s)`);
     });

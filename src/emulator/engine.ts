@@ -10,7 +10,7 @@
  * overwrites it, which is the "every layer reads the previous step's state" rule of the
  * float engine without double buffers. A step allocates nothing.
  */
-import { FixedFormat } from '../fixed/index.js';
+import type { FixedFormat } from '../fixed/index.js';
 import { fit, pow2, roundShift } from '../fixed/core.js';
 import { present, type Presenter } from '../presentation/index.js';
 import type { Descriptor, DescriptorLayer } from '../descriptor/index.js';

@@ -5,10 +5,9 @@
  * then realises again before the next step).
  *
  * The schedule (data order, presentation, learning window, read-out, validation and
- * plateau) is that of src/train/classifier.ts, step for step, so that on a chip that
+ * plateau) is the float trainer's epoch loop (src/train/epochs.ts), so that on a chip that
  * injects nothing both give the same bits. test/substrate.test.ts holds them to it.
  */
-import type { FloatArray } from '../engine/kernels.js';
 import { Network } from '../engine/network.js';
 import type { LearningSetup } from '../engine/types.js';
 import type { Presentation } from '../presentation/index.js';
@@ -17,7 +16,6 @@ import {
   evaluateSplit, initialPlateau, runEpochs, trainingBatchStartsAtRest,
   type EpochRecord, type LearnStep, type PlateauSchedule, type SequenceStart,
 } from '../train/index.js';
-import { Rng } from '../util/rng.js';
 import type { Substrate } from './target.js';
 
 /**

@@ -31,6 +31,17 @@ function checkOutputs(target: Target, outputs: TargetOutputs, count: number): vo
   if (outputs.values.length !== expected) throw new GlekitError(`${target.label}: returned ${outputs.values.length} read-outs for ${count} samples of ${target.outputSize}`);
 }
 
+/**
+ * Refuses an evaluation whose read-outs are not all finite: an accuracy over NaN or
+ * infinite read-outs is a number that means nothing. (Sweeps record divergence as data
+ * instead, src/sweep/job.ts.)
+ */
+export function requireFinite(e: Evaluation, outputSize: number): Evaluation {
+  const bad = e.outputs.values.findIndex((v) => !Number.isFinite(v));
+  if (bad >= 0) throw new GlekitError(`${e.target}: the network diverged: read-out ${bad % outputSize} of sample ${Math.floor(bad / outputSize)} is ${e.outputs.values[bad]}`);
+  return e;
+}
+
 /** The first `limit` samples of a split (all without a limit). */
 export function firstSamples<T extends Stimulus>(split: T & { labels?: Uint8Array }, limit?: number): T {
   const count = Math.min(split.count, limit ?? split.count);

@@ -4,7 +4,7 @@
  */
 export type { RunOptions, Stimulus, Target, TargetKind, TargetOutputs } from './types.js';
 export { cEngineTarget, codesToValues, fixedTarget, floatTarget, substrateTarget } from './local.js';
-export { compare, compareOnSplit, evaluate, firstSamples, outputsSha256, type Comparison, type Evaluation, type Mismatch } from './evaluate.js';
+export { compare, compareOnSplit, evaluate, requireFinite, firstSamples, outputsSha256, type Comparison, type Evaluation, type Mismatch } from './evaluate.js';
 export {
   descriptorSplit, emulateTask, evaluateModelFile, type EmulateRequest, type EmulateSummary, type EngineName, type EvalSummary, type SplitName,
 } from './jobs.js';

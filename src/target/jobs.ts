@@ -8,10 +8,11 @@ import { defaultKernels } from '../engine/native.js';
 import type { Dtype } from '../engine/types.js';
 import { loadDescriptorFile, descriptorHash } from '../descriptor/index.js';
 import { loadModel, modelToSpec } from '../model/model-file.js';
+import { checkModelFitsTask } from '../model/index.js';
 import { loadClassificationTask } from '../tasks/index.js';
 import type { ClassificationDataset } from '../tasks/types.js';
 import { GlekitError } from '../util/errors.js';
-import { evaluate, firstSamples } from './evaluate.js';
+import { evaluate, firstSamples, requireFinite } from './evaluate.js';
 import { cEngineTarget, fixedTarget, floatTarget } from './local.js';
 import type { Descriptor } from '../descriptor/index.js';
 import type { ClassificationSplit } from '../tasks/types.js';
@@ -66,7 +67,7 @@ export async function emulateTask(req: EmulateRequest): Promise<EmulateSummary> 
   const { descriptor: d, bytes } = loadDescriptorFile(req.descriptorPath);
   const { split, dataSeed } = descriptorSplit(d, req.descriptorPath, req.task, req.split, req.dataSeed, req.limit);
   const target = req.engine === 'ts' ? fixedTarget(d) : cEngineTarget(d, bytes);
-  const result = await evaluate(target, split);
+  const result = requireFinite(await evaluate(target, split), target.outputSize);
   let floatAccuracy: number | null = null;
   if (req.modelPath !== undefined) {
     const model = loadModel(req.modelPath);
@@ -74,7 +75,7 @@ export async function emulateTask(req: EmulateRequest): Promise<EmulateSummary> 
       throw new GlekitError(`${req.modelPath}: not the model this descriptor was compiled from (hash ${model.contentHash}, descriptor says ${d.header.model.hash})`);
     }
     const float = floatTarget(modelToSpec(model, 'float64'), model.presentation, { evalBatchSize: Math.min(1000, split.count) });
-    floatAccuracy = (await evaluate(float, split)).accuracy;
+    floatAccuracy = requireFinite(await evaluate(float, split), float.outputSize).accuracy;
   }
   const steps = split.count * d.network.presentation.stepsPerSample;
   return {
@@ -114,9 +115,10 @@ export async function evaluateModelFile(path: string, task: string, dtype: Dtype
   if (model.task !== task) throw new GlekitError(`${path}: the model was trained on task "${model.task}", not "${task}"`);
   const dataSeed = typeof model.training.dataSeed === 'number' ? model.training.dataSeed : 0;
   const data = loadClassificationTask(task, dataSeed);
+  checkModelFitsTask(model, data, path);
   const evalBatch = typeof model.training.evalBatchSize === 'number' ? model.training.evalBatchSize : 1000;
   const target = floatTarget(modelToSpec(model, dtype), model.presentation, { evalBatchSize: evalBatch, kernels: defaultKernels() });
-  const test = await evaluate(target, data.test);
+  const test = requireFinite(await evaluate(target, data.test), target.outputSize);
   return {
     task,
     seed: typeof model.training.seed === 'number' ? model.training.seed : NaN,

@@ -13,7 +13,7 @@ import { evaluateOnChip } from '../substrate/index.js';
 import type { ClassificationSplit } from '../tasks/types.js';
 import { evaluateClassifier } from '../train/index.js';
 import { GlekitError } from '../util/errors.js';
-import type { RunOptions, Stimulus, Target, TargetOutputs } from './types.js';
+import type { RunOptions, Stimulus, Target, } from './types.js';
 
 /** A float target only reads out; the labels its evaluation asks for are placeholders. */
 function unlabelled(s: Stimulus): ClassificationSplit {

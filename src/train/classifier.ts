@@ -10,13 +10,12 @@
  * continue bit for bit (see checkpoint.ts).
  */
 import { Network } from '../engine/network.js';
-import type { FloatArray, WeightKernels } from '../engine/kernels.js';
+import type { WeightKernels } from '../engine/kernels.js';
 import type { Dtype, LayerParameters, LearningSetup, LossName, NetworkSpec } from '../engine/types.js';
 import { DEFAULT_LEARNING } from '../engine/types.js';
 import { stepInputSize, type Presentation } from '../presentation/index.js';
 import type { ClassificationSplit } from '../tasks/types.js';
 import { GlekitError } from '../util/errors.js';
-import { Rng } from '../util/rng.js';
 import { captureTrainingState, restoreTrainingState, type TrainingState } from './checkpoint.js';
 import { initLayers, type InitOptions, type LayerArchitecture } from './init.js';
 import { runEpochs } from './epochs.js';
