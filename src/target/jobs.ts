@@ -8,7 +8,7 @@ import { defaultKernels } from '../engine/native.js';
 import type { Dtype } from '../engine/types.js';
 import { loadDescriptorFile, descriptorHash } from '../descriptor/index.js';
 import { loadModel, modelToSpec } from '../model/model-file.js';
-import { checkModelFitsTask } from '../model/index.js';
+import { checkModelFitsTask, trainingInfo } from '../model/index.js';
 import { loadClassificationTask } from '../tasks/index.js';
 import type { ClassificationDataset } from '../tasks/types.js';
 import { GlekitError } from '../util/errors.js';
@@ -113,15 +113,16 @@ export async function evaluateModelFile(path: string, task: string, dtype: Dtype
   const started = performance.now();
   const model = loadModel(path);
   if (model.task !== task) throw new GlekitError(`${path}: the model was trained on task "${model.task}", not "${task}"`);
-  const dataSeed = typeof model.training.dataSeed === 'number' ? model.training.dataSeed : 0;
+  const info = trainingInfo(model);
+  const dataSeed = info.dataSeed;
   const data = loadClassificationTask(task, dataSeed);
   checkModelFitsTask(model, data, path);
-  const evalBatch = typeof model.training.evalBatchSize === 'number' ? model.training.evalBatchSize : 1000;
+  const evalBatch = info.evalBatchSize;
   const target = floatTarget(modelToSpec(model, dtype), model.presentation, { evalBatchSize: evalBatch, kernels: defaultKernels() });
   const test = requireFinite(await evaluate(target, data.test), target.outputSize);
   return {
     task,
-    seed: typeof model.training.seed === 'number' ? model.training.seed : NaN,
+    seed: info.seed ?? NaN,
     dataSeed,
     testAccuracy: test.accuracy,
     testCount: data.test.count,
