@@ -4,7 +4,7 @@
  * SHA-256, then the content and its bounds), and in two passes over the content: the
  * first only validates, the second copies into the engine. A refused descriptor
  * therefore never replaces the loaded one and never runs. Every check mirrors
- * validateDescriptor in src/emulator/descriptor.ts, so both loaders accept the same files.
+ * validateDescriptor in src/descriptor/validate.ts, so both loaders accept the same files.
  */
 #include <stdarg.h>
 #include <stdio.h>
