@@ -5,6 +5,7 @@
  * them and reports them next to each format's range. ("Calibration" in glekit means the
  * board calibration file only; these are ranges.)
  */
+import { present, presentationMismatch, type Presenter } from '../presentation/index.js';
 import { Network } from '../engine/network.js';
 import { modelToSpec, type ModelFile } from '../model/model-file.js';
 import { trainingInfo } from '../model/training-info.js';
@@ -103,27 +104,25 @@ export function measureRanges(model: ModelFile, data: RangeData): ValueRanges {
   const spec = modelToSpec(model, 'float64');
   const p = model.presentation;
   const netIn = spec.layers[0].inputSize;
-  if (p.mode === 'static' && data.sampleSize !== netIn) {
-    throw new GlekitError(`range data from ${data.source}: samples have ${data.sampleSize} values, the network takes ${netIn}`);
-  }
-  if (p.mode === 'sequence' && data.sampleSize < p.stepsPerSample) {
-    throw new GlekitError(`range data from ${data.source}: sequences of ${data.sampleSize} are shorter than the presentation's ${p.stepsPerSample} steps`);
-  }
+  const why = presentationMismatch(p, data.sampleSize, netIn);
+  if (why !== null) throw new GlekitError(`range data from ${data.source}: ${why}`);
   const layers: LayerRanges[] = spec.layers.map(() => ({ drive: emptyRange(), membrane: emptyRange(), prospective: emptyRange(), rate: emptyRange() }));
   const input = emptyRange();
   const batch = Math.min(64, data.count);
   const net = new Network(spec, { batch });
   const x = net.newArray(batch * netIn);
-  for (let start = 0; start < data.count; start += batch) {
-    const b = Math.min(batch, data.count - start);
-    net.resetState();
-    x.fill(0);
-    for (let t = 0; t < p.stepsPerSample; t++) {
+  const score = new Float64Array(batch * net.outputSize);
+  let start = 0;
+  let b = 0;
+  const presenter: Presenter = {
+    fill: (t) => {
       for (let s = 0; s < b; s++) {
         const row = (start + s) * data.sampleSize;
         if (p.mode === 'static') for (let i = 0; i < netIn; i++) x[s * netIn + i] = data.inputs[row + i];
         else x[s] = data.inputs[row + t];
       }
+    },
+    step: () => {
       widen(input, x.subarray(0, b * netIn));
       net.step(x, null, 'none');
       net.layers.forEach((layer, l) => {
@@ -133,7 +132,14 @@ export function measureRanges(model: ModelFile, data: RangeData): ValueRanges {
         widen(layers[l].prospective, layer.prospU.subarray(0, n));
         widen(layers[l].rate, layer.r.subarray(0, n));
       });
-    }
+    },
+    output: () => net.top.r,
+  };
+  for (start = 0; start < data.count; start += batch) {
+    b = Math.min(batch, data.count - start);
+    net.resetState();
+    x.fill(0);
+    present(p, presenter, score);
   }
   return { data, input, layers };
 }
