@@ -183,8 +183,10 @@ export function describeProfile(p: HwProfile, options: DescribeOptions = {}): st
 
   L.push('[lit] published, [ill] illustrative');
   if (options.sources === true) {
+    const sourced = sourcedValues(p);
     L.push('', 'sources:');
-    for (const [path, s] of sourcedValues(p)) L.push(`  ${path} = ${num(s.value)} [${s.source}] ${s.ref}`);
+    if (sourced.some(([, s]) => s.ref.includes('hardware.md'))) L.push('  (a ref "hardware.md § SECTION" names a section of hw-models/hardware.md, which gives the public source)');
+    for (const [path, s] of sourced) L.push(`  ${path} = ${num(s.value)} [${s.source}] ${s.ref}`);
   }
   return L.join('\n');
 }
