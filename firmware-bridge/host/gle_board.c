@@ -6,6 +6,10 @@
  *
  *   gle_board [--flash FILE] [--link PATH] [--pace] [--slot-size BYTES] [--mtu BYTES]
  *             [--board-id ID] [--crash-at-write N]
+ *             [--analog --seed S [--noise-off] [--truth-out FILE] [--broken FRACTION]]
+ *
+ * --analog makes it an analog board (PROTOCOL.md section 6): the images run in the
+ * emulated chip of host/gle_analog.c, whose physics ANALOG.md describes.
  *
  * Prints `port <path of the terminal>` on one line, then serves until SIGTERM or SIGINT.
  * The flash file holds a header (board id seed, boot counter) and the handler's flash
@@ -28,6 +32,7 @@
 #include <time.h>
 #include <unistd.h>
 #include "../src/gle_proto.h"
+#include "gle_analog.h"
 
 #define SECTOR 4096u
 #define HEADER_BYTES SECTOR
@@ -48,7 +53,12 @@ static struct {
     const char *flash_path, *link_path, *board_id;
     int pace;
     unsigned long slot_size, mtu, crash_at;
-} opt = {0, 0, 0, 0, 1024ul * 1024ul, 2048, 0};
+    /* --analog and its options */
+    int analog, seed_given, noise_off;
+    unsigned long seed;
+    const char *truth_path;
+    double broken;
+} opt = {0, 0, 0, 0, 1024ul * 1024ul, 2048, 0, 0, 0, 0, 0, 0, 0.02};
 
 static uint8_t *g_map;          /* header + the handler's flash */
 static size_t g_map_len;
@@ -65,7 +75,8 @@ static uint8_t g_txq[TXQ_MAX];
 static size_t g_tx_off, g_tx_len;
 
 static void die_usage(const char *msg, const char *arg) {
-    fprintf(stderr, "gle_board: %s%s%s (usage: gle_board [--flash FILE] [--link PATH] [--pace] [--slot-size BYTES] [--mtu BYTES] [--board-id ID] [--crash-at-write N])\n",
+    fprintf(stderr, "gle_board: %s%s%s (usage: gle_board [--flash FILE] [--link PATH] [--pace] [--slot-size BYTES] [--mtu BYTES] [--board-id ID] [--crash-at-write N] "
+                    "[--analog --seed S [--noise-off] [--truth-out FILE] [--broken FRACTION]])\n",
             msg, arg ? ": " : "", arg ? arg : "");
     exit(2);
 }
@@ -257,8 +268,11 @@ int main(int argc, char **argv) {
     for (a = 1; a < argc; a++) {
         const char *o = argv[a];
         int has_value = strcmp(o, "--flash") == 0 || strcmp(o, "--link") == 0 || strcmp(o, "--slot-size") == 0 || strcmp(o, "--mtu") == 0 ||
-                        strcmp(o, "--board-id") == 0 || strcmp(o, "--crash-at-write") == 0;
+                        strcmp(o, "--board-id") == 0 || strcmp(o, "--crash-at-write") == 0 || strcmp(o, "--seed") == 0 ||
+                        strcmp(o, "--truth-out") == 0 || strcmp(o, "--broken") == 0;
         if (strcmp(o, "--pace") == 0) { opt.pace = 1; continue; }
+        if (strcmp(o, "--analog") == 0) { opt.analog = 1; continue; }
+        if (strcmp(o, "--noise-off") == 0) { opt.noise_off = 1; continue; }
         if (!has_value) die_usage("unknown option", o);
         if (a + 1 >= argc) die_usage("missing value", o);
         if (strcmp(o, "--flash") == 0) opt.flash_path = argv[++a];
@@ -266,8 +280,18 @@ int main(int argc, char **argv) {
         else if (strcmp(o, "--board-id") == 0) opt.board_id = argv[++a];
         else if (strcmp(o, "--slot-size") == 0) opt.slot_size = number(o, argv[++a]);
         else if (strcmp(o, "--mtu") == 0) opt.mtu = number(o, argv[++a]);
+        else if (strcmp(o, "--seed") == 0) { opt.seed = number(o, argv[++a]); opt.seed_given = 1; if (opt.seed > 0xFFFFFFFFul) die_usage("--seed must be in 0..4294967295", 0); }
+        else if (strcmp(o, "--truth-out") == 0) opt.truth_path = argv[++a];
+        else if (strcmp(o, "--broken") == 0) {
+            char *end;
+            const char *t = argv[++a];
+            opt.broken = strtod(t, &end);
+            if (end == t || *end != '\0' || !(opt.broken >= 0 && opt.broken <= 1)) die_usage("--broken must be a fraction in 0..1", t);
+        }
         else opt.crash_at = number(o, argv[++a]);
     }
+    if (!opt.analog && (opt.seed_given || opt.noise_off || opt.truth_path || opt.broken != 0.02)) die_usage("--seed, --noise-off, --truth-out and --broken need --analog", 0);
+    if (opt.analog && !opt.seed_given) die_usage("--analog needs --seed S (the chip)", 0);
     if (opt.slot_size < SECTOR || opt.slot_size % SECTOR != 0 || opt.slot_size > 256ul * 1024ul * 1024ul) die_usage("--slot-size must be a multiple of 4096 up to 256 MiB", 0);
     if (opt.mtu < GLE_PROTO_MIN_MTU || opt.mtu > GLE_PROTO_MAX_MTU) {
         char range[64];
@@ -301,6 +325,15 @@ int main(int argc, char **argv) {
     board.pace = opt.pace;
     board.firmware = "glekit gle_board 1.0 (host)";
     board.board_id = opt.board_id;
+    if (opt.analog) {
+        gle_analog_config ac;
+        ac.seed = (uint32_t)opt.seed;
+        ac.noise = !opt.noise_off;
+        ac.broken = opt.broken;
+        ac.truth_path = opt.truth_path;
+        board.analog = gle_analog_create(&ac);
+        board.firmware = "glekit gle_board 1.0 (host, analog)";
+    }
     if (gle_proto_init(&board) != 0) { fprintf(stderr, "gle_board: the flash geometry is unusable\n"); return 2; }
 
     while (!g_stop) {

@@ -15,6 +15,43 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/*
+ * An analog board's chip (PROTOCOL.md section 6, ANALOG.md): the handler reaches the
+ * chip only through these functions, as a real board's firmware calls its chip drivers.
+ * Everything crossing this interface is an integer (ADC codes, trim codes, input codes);
+ * the two real numbers INFO reports are handed over as IEEE 754 binary64 bit patterns, so
+ * the portable handler stays integer-only. host/gle_analog.c implements it.
+ */
+typedef struct {
+    void *ctx;
+    uint32_t trim_bits;                   /* trims are codes 0 .. 2^trim_bits - 1 */
+    uint32_t adc_bits, reliable_lo, reliable_hi;
+    uint64_t adc_lo, adc_hi;              /* binary64 bits of INFO adc.lo and adc.hi */
+    uint32_t max_samples;                 /* the most ADC samples one PROBE may keep */
+    /* an image was booted (the loader accepted these bytes and the engine holds them), or none (NULL, 0) */
+    void (*boot)(void *ctx, const uint8_t *image, uint32_t len);
+    /* the running image's neurons over all layers (0 with none) */
+    uint32_t (*neurons)(void *ctx);
+    /* layer l's full scale (INFO analog.ranges[l]) as binary64 bits */
+    void (*range)(void *ctx, uint32_t layer, uint64_t *lo, uint64_t *hi);
+    /* the trims in force: 4 x neurons uint16 LE, parameter-major (tauM, tauR, gain, offset) */
+    void (*get_trims)(void *ctx, uint8_t *le);
+    /* replaces them (the handler has checked the length and every code's range) */
+    void (*set_trims)(void *ctx, const uint8_t *le);
+    /* the network at rest */
+    void (*reset)(void *ctx);
+    /* one step with input_size input codes; out receives the top layer's rate ADC codes */
+    void (*step)(void *ctx, const int32_t *x, int32_t *out);
+    /* the last step's state record: per layer, nOut membrane and nOut rate ADC codes, int32 LE */
+    void (*states)(void *ctx, uint8_t *out);
+    /* PROBE of layer `layer` (checked): n neuron indices (uint16 LE, checked; n == 0: all),
+     * `level` in units of 2^-16, `steps` steps; observe 1 membrane, 2 rate, 3 both.
+     * Returns the samples held; the network is left at rest. */
+    uint32_t (*probe)(void *ctx, uint32_t layer, const uint8_t *idx, uint32_t n, int32_t level, uint32_t steps, int observe);
+    /* the samples of the last PROBE since the boot (NULL: none), their count in *count */
+    const uint8_t *(*samples)(void *ctx, uint32_t *count);
+} gle_analog;
+
 typedef struct {
     void *ctx;   /* handed back to every function below */
 
@@ -51,6 +88,7 @@ typedef struct {
     int pace;               /* 1 when the board paces the line at the baud rate (capability "pace") */
     const char *firmware;   /* INFO firmware */
     const char *board_id;   /* INFO boardId */
+    const gle_analog *analog; /* an analog board's chip (capabilities "analog", "probe"); NULL on a digital board */
 } gle_board;
 
 #endif

@@ -82,6 +82,7 @@ void mpw_int(mpw_writer *w, int64_t v) {
 
 void mpw_bool(mpw_writer *w, int v) { typed(w, v ? 0xc3 : 0xc2, 0, 0); }
 void mpw_nil(mpw_writer *w) { typed(w, 0xc0, 0, 0); }
+void mpw_f64_bits(mpw_writer *w, uint64_t bits) { typed(w, 0xcb, bits, 8); }
 
 void mpw_kv_uint(mpw_writer *w, const char *key, uint64_t v) { mpw_str(w, key); mpw_uint(w, v); }
 void mpw_kv_int(mpw_writer *w, const char *key, int64_t v) { mpw_str(w, key); mpw_int(w, v); }

@@ -31,6 +31,8 @@ void mpw_uint(mpw_writer *w, uint64_t v);
 void mpw_int(mpw_writer *w, int64_t v);
 void mpw_bool(mpw_writer *w, int v);
 void mpw_nil(mpw_writer *w);
+/* a float 64 from its IEEE 754 binary64 bit pattern (no floating point needed to write it) */
+void mpw_f64_bits(mpw_writer *w, uint64_t bits);
 /* a key (string) followed by a value: the common case of a map entry */
 void mpw_kv_uint(mpw_writer *w, const char *key, uint64_t v);
 void mpw_kv_int(mpw_writer *w, const char *key, int64_t v);

@@ -67,6 +67,7 @@ static uint8_t g_rx[GLE_PROTO_FRAME_MAX];
 static uint8_t g_tx[GLE_PROTO_FRAME_MAX];
 static uint8_t g_txe[GLE_PROTO_TX_MAX]; /* the last response as sent: the retry cache */
 static int32_t g_row[GLE_PROTO_MAX_MTU / 4 + 1];
+static int32_t g_acodes[GLE_MAX_OUTPUTS]; /* an analog board's top-layer ADC codes of the last step */
 static int64_t g_y[GLE_MAX_OUTPUTS];
 static const uint8_t *g_pl;            /* the request's payload */
 static size_t g_plen;
@@ -299,6 +300,11 @@ static void boot(uint32_t boots, uint32_t boot_id) {
         if (st == GLE_OK) g.active = p.run;
         else g.slot[p.run].verdict = (int)st;
     }
+    if (g.b->analog) {
+        const gle_analog *a = g.b->analog;
+        if (g.active >= 0) a->boot(a->ctx, slot_bytes(g.active), g.slot[g.active].t.len);
+        else a->boot(a->ctx, 0, 0);
+    }
     g.rx_frames = g.rx_dropped = g.tx_frames = 0;
     g.steps_done = 0;
     g.reboot_pending = 0;
@@ -330,12 +336,18 @@ void gle_proto_reboot(void) {
 }
 
 void gle_proto_get_status(gle_proto_status *s) {
+    int i;
     s->boot_id = g.boot_id;
     s->boots = g.boots;
     s->rx_frames = g.rx_frames;
     s->rx_dropped = g.rx_dropped;
     s->tx_frames = g.tx_frames;
     s->active = g.active;
+    for (i = 0; i < GLE_PROTO_SLOTS; i++) {
+        s->slot_state[i] = g.slot[i].t.state;
+        s->slot_len[i] = g.slot[i].t.len;
+        s->slot_off[i] = g.slot[i].t.received;
+    }
 }
 
 /* ---- responses ---- */
@@ -377,8 +389,42 @@ static void send_frame(uint8_t type, uint16_t seq) {
     g.tx_frames++;
 }
 
+/* INFO's analog map (PROTOCOL.md section 6) */
+static void write_analog_info(void) {
+    static const char *const params[] = {"tauM", "tauR", "gain", "offset"};
+    const gle_analog *a = g.b->analog;
+    uint32_t l, n = gle_loaded() ? a->neurons(a->ctx) : 0u, layers = 0;
+    unsigned i;
+    while (n && gle_layer_size(layers) > 0) layers++;
+    mpw_str(&g_w, "analog");
+    mpw_map(&g_w, 5);
+    mpw_kv_uint(&g_w, "neurons", n);
+    mpw_str(&g_w, "params");
+    mpw_array(&g_w, 4);
+    for (i = 0; i < 4; i++) mpw_str(&g_w, params[i]);
+    mpw_kv_uint(&g_w, "trimBits", a->trim_bits);
+    mpw_str(&g_w, "adc");
+    mpw_map(&g_w, 5);
+    mpw_kv_uint(&g_w, "bits", a->adc_bits);
+    mpw_str(&g_w, "lo");
+    mpw_f64_bits(&g_w, a->adc_lo);
+    mpw_str(&g_w, "hi");
+    mpw_f64_bits(&g_w, a->adc_hi);
+    mpw_kv_uint(&g_w, "reliableLo", a->reliable_lo);
+    mpw_kv_uint(&g_w, "reliableHi", a->reliable_hi);
+    mpw_str(&g_w, "ranges");
+    mpw_array(&g_w, layers);
+    for (l = 0; l < layers; l++) {
+        uint64_t lo, hi;
+        a->range(a->ctx, l, &lo, &hi);
+        mpw_array(&g_w, 2);
+        mpw_f64_bits(&g_w, lo);
+        mpw_f64_bits(&g_w, hi);
+    }
+}
+
 static void write_info(void) {
-    static const char *const caps[] = {"run-samples", "run-steps", "record", "pace"};
+    static const char *const caps[] = {"run-samples", "run-steps", "record", "pace", "analog", "probe"};
     const gle_board *b = g.b;
     unsigned i, ncaps = b->pace ? 4u : 3u;
     mpw_kv_uint(&g_w, "proto", GLE_PROTO_VERSION);
@@ -401,8 +447,9 @@ static void write_info(void) {
     mpw_kv_uint(&g_w, "slots", GLE_PROTO_SLOTS);
     mpw_kv_uint(&g_w, "slotSize", b->slot_size);
     mpw_str(&g_w, "capabilities");
-    mpw_array(&g_w, ncaps);
+    mpw_array(&g_w, ncaps + (b->analog ? 2u : 0u));
     for (i = 0; i < ncaps; i++) mpw_str(&g_w, caps[i]);
+    if (b->analog) { mpw_str(&g_w, caps[4]); mpw_str(&g_w, caps[5]); }
     mpw_kv_uint(&g_w, "baud", b->baud ? b->baud(b->ctx) : 0u);
     mpw_str(&g_w, "stats");
     mpw_map(&g_w, 4);
@@ -410,8 +457,9 @@ static void write_info(void) {
     mpw_kv_uint(&g_w, "rxDropped", g.rx_dropped);
     mpw_kv_uint(&g_w, "txFrames", g.tx_frames);
     mpw_kv_uint(&g_w, "boots", g.boots);
+    if (b->analog) write_analog_info();
 }
-#define INFO_FIELDS 13u
+#define INFO_FIELDS (g.b->analog ? 14u : 13u)
 
 /* STATE's fields: now, or (plan given) as they will be after the planned boot */
 static void write_state(const boot_plan *plan) {
@@ -552,6 +600,7 @@ static int load_status(gle_status st) {
 static void cancel_steps(void) {
     g.steps_done = 0;
     gle_reset();
+    if (g.b->analog && gle_loaded()) g.b->analog->reset(g.b->analog->ctx);
 }
 
 static void h_hello(void) {
@@ -762,8 +811,31 @@ static void run_record(void *ctx, uint32_t t) {
     run_ctx *c = (run_ctx *)ctx;
     (void)t;
     if (!c->states) return;
-    gle_present_put_states(c->states);
+    if (g.b->analog) g.b->analog->states(g.b->analog->ctx, c->states);
+    else gle_present_put_states(c->states);
     c->states += c->state_bytes;
+}
+
+/* One step of what runs the network: the engine, or an analog board's chip, whose read-outs are ADC codes. */
+static const int32_t *net_step(const int32_t *x) {
+    const gle_analog *a = g.b->analog;
+    if (!a) { gle_step(x); return gle_output(); }
+    a->step(a->ctx, x, g_acodes);
+    return g_acodes;
+}
+
+/* gle_present_sample's presentation (SEMANTICS.md section 6) on an analog board's chip: read-outs are ADC codes */
+static void analog_sample(run_ctx *c, const gle_info *info, int64_t *y) {
+    uint32_t t, k;
+    g.b->analog->reset(g.b->analog->ctx);
+    for (k = 0; k < info->output_size; k++) y[k] = 0;
+    for (t = 0; t < info->steps_per_sample; t++) {
+        const int32_t *o = net_step(run_input(c, t));
+        run_record(c, t);
+        if (info->readout_sum ? t >= info->settle_steps : t + 1u == info->steps_per_sample) {
+            for (k = 0; k < info->output_size; k++) y[k] = info->readout_sum ? y[k] + o[k] : o[k];
+        }
+    }
 }
 
 static uint64_t bin_bytes(uint64_t n) { return n + (n <= 0xFFu ? 2u : n <= 0xFFFFu ? 3u : 5u); }
@@ -823,8 +895,8 @@ static void h_run(void) {
         if (reset) cancel_steps();
         for (i = 0; i < n; i++) {
             uint32_t k;
-            gle_step(decode_row(x, i, info.input_size));
-            for (k = 0; k < info.output_size; k++, y += 4) gle_put_i32le(y, gle_output()[k]);
+            const int32_t *o = net_step(decode_row(x, i, info.input_size));
+            for (k = 0; k < info.output_size; k++, y += 4) gle_put_i32le(y, o[k]);
             run_record(&c, i);
         }
         g.steps_done += n;
@@ -836,12 +908,111 @@ static void h_run(void) {
         for (i = 0; i < n; i++) {
             uint32_t k;
             c.sample = i;
-            gle_present_sample(&io, g_y);
+            if (g.b->analog) analog_sample(&c, &info, g_y);
+            else gle_present_sample(&io, g_y);
             for (k = 0; k < info.output_size; k++, y += 8) gle_put_i64le(y, g_y[k]);
         }
         /* samples leave the network at rest: a steps run starts again at 0 */
         cancel_steps();
     }
+}
+
+/* ---- an analog board's trims and probes (PROTOCOL.md section 6) ---- */
+
+/* the chip, when the board has one and an image runs; otherwise the response (NOTSUP, NOENT) is written and NULL returned */
+static const gle_analog *analog_chip(void) {
+    if (!g.b->analog) { begin(GLE_ST_NOTSUP, 0, "not an analog board: it has no trims and no probes"); return 0; }
+    if (g.active < 0 || !gle_loaded()) { begin(GLE_ST_NOENT, 0, "no image is running"); return 0; }
+    return g.b->analog;
+}
+
+static void h_trim_get(void) {
+    const gle_analog *a = analog_chip();
+    uint8_t *codes;
+    if (!a) return;
+    begin(GLE_ST_OK, 1, 0);
+    mpw_str(&g_w, "codes");
+    codes = mpw_bin_reserve(&g_w, (size_t)a->neurons(a->ctx) * 8u);
+    if (codes) a->get_trims(a->ctx, codes);
+}
+
+static void h_trim_set(void) {
+    const gle_analog *a = analog_chip();
+    const uint8_t *codes;
+    uint32_t len, n, i;
+    if (!a || arg_bin("codes", &codes, &len)) return;
+    n = a->neurons(a->ctx);
+    if ((uint64_t)len != (uint64_t)n * 8u) { begin(GLE_ST_INVAL, 0, "codes: has %lu bytes, 4 x %lu neurons of uint16 need %lu", (unsigned long)len, (unsigned long)n, (unsigned long)n * 8ul); return; }
+    for (i = 0; i < 4u * n; i++) {
+        const uint32_t c = (uint32_t)codes[2u * i] | ((uint32_t)codes[2u * i + 1u] << 8);
+        if (c >> a->trim_bits) {
+            begin(GLE_ST_INVAL, 0, "codes: %lu at [%lu] (parameter %lu, neuron %lu) is outside 0..%lu", (unsigned long)c, (unsigned long)i, (unsigned long)(i / n),
+                  (unsigned long)(i % n), (unsigned long)((1ul << a->trim_bits) - 1u));
+            return;
+        }
+    }
+    a->set_trims(a->ctx, codes);
+    begin(GLE_ST_OK, 0, 0);
+}
+
+static void h_probe(void) {
+    const gle_analog *a = analog_chip();
+    const uint8_t *idx, *obs;
+    uint32_t layer, ilen, olen, steps, n, size, i, count;
+    int64_t level;
+    int observe;
+    mp_reader r;
+    if (!a || arg_uint("layer", 1, 0xFFFFFFFFu, &layer) || arg_bin("neurons", &idx, &ilen)) return;
+    if (!field("level", &r)) { begin(GLE_ST_INVAL, 0, "level: missing"); return; }
+    if (mp_read_int(&r, &level)) { begin(GLE_ST_INVAL, 0, "level: must be an integer"); return; }
+    if (level < -2147483647 - 1 || level > 2147483647) { begin(GLE_ST_INVAL, 0, "level: %lld is outside the int32 range", (long long)level); return; }
+    if (arg_uint("steps", 1, 0xFFFFFFFFu, &steps) || arg_str("observe", &obs, &olen)) return;
+    size = gle_layer_size(layer);
+    if (size == 0) {
+        gle_info info;
+        gle_get_info(&info);
+        begin(GLE_ST_INVAL, 0, "layer: %lu, but the image has layers 0..%lu", (unsigned long)layer, (unsigned long)(info.layers - 1u));
+        return;
+    }
+    if (steps < 1 || steps > 4096) { begin(GLE_ST_INVAL, 0, "steps: %lu is outside 1..4096", (unsigned long)steps); return; }
+    observe = mp_str_eq(obs, olen, "membrane") ? 1 : mp_str_eq(obs, olen, "rate") ? 2 : mp_str_eq(obs, olen, "both") ? 3 : 0;
+    if (!observe) { begin(GLE_ST_INVAL, 0, "observe: must be \"membrane\", \"rate\" or \"both\""); return; }
+    if (ilen % 2u) { begin(GLE_ST_INVAL, 0, "neurons: %lu bytes is not a whole number of uint16 indices", (unsigned long)ilen); return; }
+    n = ilen / 2u;
+    for (i = 0; i < n; i++) {
+        const uint32_t k = (uint32_t)idx[2u * i] | ((uint32_t)idx[2u * i + 1u] << 8);
+        if (k >= size) { begin(GLE_ST_INVAL, 0, "neurons: index %lu at [%lu] is outside layer %lu's 0..%lu", (unsigned long)k, (unsigned long)i, (unsigned long)layer, (unsigned long)(size - 1u)); return; }
+    }
+    count = n ? n : size;
+    if ((uint64_t)count * steps * (observe == 3 ? 2u : 1u) > a->max_samples) {
+        begin(GLE_ST_NOMEM, 0, "%lu neurons x %lu steps%s exceed the %lu samples the board holds", (unsigned long)count, (unsigned long)steps,
+              observe == 3 ? " x 2" : "", (unsigned long)a->max_samples);
+        return;
+    }
+    /* the probe leaves the network at rest: a steps run starts again at 0 */
+    g.steps_done = 0;
+    gle_reset();
+    size = a->probe(a->ctx, layer, idx, n, (int32_t)level, steps, observe);
+    begin(GLE_ST_OK, 3, 0);
+    mpw_kv_uint(&g_w, "n", count);
+    mpw_kv_uint(&g_w, "steps", steps);
+    mpw_kv_uint(&g_w, "bytes", size);
+}
+
+static void h_probe_read(void) {
+    const gle_analog *a = analog_chip();
+    const uint8_t *p;
+    uint32_t off, len, count = 0;
+    uint64_t need;
+    if (!a || arg_uint("off", 1, 0xFFFFFFFFu, &off) || arg_uint("len", 1, 0xFFFFFFFFu, &len)) return;
+    p = a->samples(a->ctx, &count);
+    if (!p) { begin(GLE_ST_NOENT, 0, "no samples: no PROBE since the boot"); return; }
+    if ((uint64_t)off + len > count) { begin(GLE_ST_INVAL, 0, "off %lu + len %lu is beyond the %lu samples held", (unsigned long)off, (unsigned long)len, (unsigned long)count); return; }
+    begin(GLE_ST_OK, 1, 0);
+    mpw_str(&g_w, "data");
+    need = g_w.len + bin_bytes(len);
+    if (need > g.b->mtu) { begin(GLE_ST_MSGSIZE, 0, "the response would take %llu bytes, more than the MTU of %lu: ask for fewer", (unsigned long long)need, (unsigned long)g.b->mtu); return; }
+    mpw_bin(&g_w, p + off, len);
 }
 
 /* ---- frames ---- */
@@ -867,6 +1038,10 @@ static void dispatch(uint8_t type) {
     case GLE_MSG_CONFIRM: h_confirm(); break;
     case GLE_MSG_RESET: h_reset(); break;
     case GLE_MSG_RUN: h_run(); break;
+    case GLE_MSG_TRIM_SET: h_trim_set(); break;
+    case GLE_MSG_TRIM_GET: h_trim_get(); break;
+    case GLE_MSG_PROBE: h_probe(); break;
+    case GLE_MSG_PROBE_READ: h_probe_read(); break;
     default: begin(GLE_ST_NOTSUP, 0, "type 0x%02x: no such message in protocol version %d", (unsigned)type, GLE_PROTO_VERSION); break;
     }
 }

@@ -43,7 +43,7 @@ enum {
 enum {
     GLE_MSG_HELLO = 0x01, GLE_MSG_INFO = 0x02, GLE_MSG_STATE = 0x03, GLE_MSG_UPLOAD = 0x10, GLE_MSG_ERASE = 0x11,
     GLE_MSG_ABORT = 0x12, GLE_MSG_VERIFY = 0x13, GLE_MSG_ACTIVATE = 0x20, GLE_MSG_CONFIRM = 0x21, GLE_MSG_RESET = 0x22,
-    GLE_MSG_RUN = 0x30
+    GLE_MSG_RUN = 0x30, GLE_MSG_TRIM_SET = 0x40, GLE_MSG_TRIM_GET = 0x41, GLE_MSG_PROBE = 0x42, GLE_MSG_PROBE_READ = 0x43
 };
 
 /*
@@ -68,6 +68,8 @@ typedef struct {
     uint32_t boot_id, boots;
     uint32_t rx_frames, rx_dropped, tx_frames;
     int active;   /* the running slot, or -1 */
+    /* per slot: 0 empty, 1 partial, 2 complete; the declared length; bytes received */
+    uint32_t slot_state[GLE_PROTO_SLOTS], slot_len[GLE_PROTO_SLOTS], slot_off[GLE_PROTO_SLOTS];
 } gle_proto_status;
 void gle_proto_get_status(gle_proto_status *s);
 
