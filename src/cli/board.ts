@@ -11,6 +11,8 @@ import { deployDescriptor, hilCompare, revertBoard, withBoard, type ConnectOptio
 import { GlekitError } from '../util/errors.js';
 import { createProgress } from '../util/progress.js';
 import { integerOption, printResult } from './options.js';
+import { recordBoard } from '../nir/index.js';
+import { checkOutputFile } from '../util/files.js';
 
 interface PortOptions { port: string; baud: number; json?: boolean }
 
@@ -134,8 +136,14 @@ function registerHil(program: Command): void {
     .requiredOption('--task <name>', 'yinyang | mnist | mnist1d')
     .option('--split <split>', 'test | validation | train', 'test')
     .option('--limit <n>', 'only the first N samples', integerOption('limit', 1))
-    .action(async (o: PortOptions & { descriptor: string; task: string; split: string; limit?: number }) => {
+    .option('--record-nir <file>', 'also write the board\'s per-layer states of every step (a second, recording run) as NIR graph data (docs/nir.md)')
+    .action(async (o: PortOptions & { descriptor: string; task: string; split: string; limit?: number; recordNir?: string }) => {
       if (!['test', 'validation', 'train'].includes(o.split)) throw new GlekitError(`option --split: must be test, validation or train (got ${JSON.stringify(o.split)})`);
+      if (o.recordNir !== undefined) {
+        checkOutputFile('--record-nir', o.recordNir, [{ option: '--descriptor', path: o.descriptor }]);
+        const rec = await recordBoard({ port: o.port, connect: connectOptions(o), descriptorPath: o.descriptor, task: o.task, split: o.split as 'test', limit: o.limit, out: o.recordNir });
+        process.stderr.write(`recorded the board's per-layer states of ${rec.samples} samples as NIR graph data: ${resolve(o.recordNir)}, ${rec.bytes} bytes\n`);
+      }
       const r = await hilCompare({ port: o.port, descriptorPath: o.descriptor, task: o.task, split: o.split as 'test', limit: o.limit, connect: connectOptions(o) });
       const human = `${r.task} ${r.split} (${r.samples} samples) on the board at ${r.port}: accuracy ${(100 * r.accuracy).toFixed(2)} %, ` +
         `outputs sha256 ${r.outputsSha256.slice(0, 16)}...; emulator ${(100 * r.emulatorAccuracy).toFixed(2)} %, ${r.emulatorOutputsSha256.slice(0, 16)}...; ` +

@@ -7,6 +7,8 @@ import { loadProfile } from '../hw/index.js';
 import { loadModel } from '../model/model-file.js';
 import { GlekitError } from '../util/errors.js';
 import { integerOption, printResult, renamedOption } from './options.js';
+import { recordEmulation } from '../nir/index.js';
+import { checkOutputFile } from '../util/files.js';
 
 function parseDelays(value: string): number[] {
   return value.split(',').map((v, i) => {
@@ -77,9 +79,15 @@ export function registerCompileCommands(program: Command): void {
     .option('--limit <n>', 'only the first N samples', integerOption('limit', 1))
     .option('--model <file>', 'also evaluate this float model (the descriptor\'s source) on the same samples')
     .option('--json', 'print one JSON summary as the last line of stdout')
-    .action(async (opts: { descriptor: string; task: string; engine: string; split: string; dataSeed?: number; limit?: number; model?: string; json?: boolean }) => {
+    .option('--record-nir <file>', 'also write every step\'s per-layer states (a second, recording run) as NIR graph data (docs/nir.md)')
+    .action(async (opts: { descriptor: string; task: string; engine: string; split: string; dataSeed?: number; limit?: number; model?: string; json?: boolean; recordNir?: string }) => {
       if (opts.engine !== 'ts' && opts.engine !== 'c') throw new GlekitError(`option --engine: must be ts or c (got ${JSON.stringify(opts.engine)})`);
       if (!['test', 'validation', 'train'].includes(opts.split)) throw new GlekitError(`option --split: must be test, validation or train (got ${JSON.stringify(opts.split)})`);
+      if (opts.recordNir !== undefined) {
+        checkOutputFile('--record-nir', opts.recordNir, [{ option: '--descriptor', path: opts.descriptor }]);
+        const r = await recordEmulation({ descriptorPath: opts.descriptor, task: opts.task, engine: opts.engine, split: opts.split as 'test', dataSeed: opts.dataSeed, limit: opts.limit, out: opts.recordNir });
+        process.stderr.write(`recorded ${r.samples} samples' per-layer states as NIR graph data: ${resolve(opts.recordNir)}, ${r.bytes} bytes\n`);
+      }
       const summary = await emulateTask({
         descriptorPath: opts.descriptor, task: opts.task, engine: opts.engine as EngineName, split: opts.split as 'test' | 'validation' | 'train',
         dataSeed: opts.dataSeed, limit: opts.limit, modelPath: opts.model,

@@ -13,6 +13,7 @@ import { registerHwCommands } from './hw.js';
 import { registerRobustnessCommand } from './robustness.js';
 import { registerBoardCommands } from './board.js';
 import { registerDemoCommand } from './demo.js';
+import { registerNirCommands } from './nir.js';
 import { VERSION } from '../version.js';
 
 const program = new Command();
@@ -30,6 +31,7 @@ registerHwCommands(program);
 registerRobustnessCommand(program);
 registerBoardCommands(program);
 registerDemoCommand(program);
+registerNirCommands(program);
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   if (err instanceof GlekitError) {
