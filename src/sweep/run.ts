@@ -9,27 +9,29 @@
  * DIR/manifest.json pins the arguments that decide the jobs' results; a re-run with
  * other arguments is refused rather than mixing two sweeps in one file.
  */
-import { closeSync, existsSync, fsyncSync, ftruncateSync, mkdirSync, openSync, readFileSync, writeSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { defaultKernels } from '../engine/native.js';
-import { loadProfile, profileHash, realiseChip, withOverrides, type Overrides } from '../hw/index.js';
+import { loadProfile, profileHash, realiseChip, withOverrides, type HwProfile, type Overrides } from '../hw/index.js';
 import { canonicalJson } from '../util/canonical-json.js';
-import { loadModel, modelToSpec } from '../model/model-file.js';
+import { loadModel, modelToSpec, type ModelFile } from '../model/model-file.js';
 import { Substrate } from '../substrate/index.js';
 import { GlekitError, ValidationError } from '../util/errors.js';
 import { writeFileAtomic } from '../util/files.js';
 import { createProgress } from '../util/progress.js';
-import { checkRecordMatchesJob, createJobContext, parseJobRecord, runJob, type JobContextInit, type JobRecord } from './job.js';
+import { createJobContext, runJob, type JobContextInit, type JobRecord } from './job.js';
+import { readAllRecords, RecordWriter, RECORDS_FILE } from './records.js';
+
+export { RECORDS_FILE };
 import { acquireDirectoryLock } from '../util/lock.js';
 import { axisLabel, gridPoints, parseVaries, planJobs, type Job, type SweepSettings, type VaryAxis } from './plan.js';
 import { formatTable, summarise, writeSummaryFiles, writeSweepPlots, type PointSummary } from './summary.js';
 import type { FromWorker, ToWorker } from './worker.js';
 
 export const MANIFEST_FORMAT = 'glekit.sweep-manifest/1';
-export const RECORDS_FILE = 'records.jsonl';
 export const MANIFEST_FILE = 'manifest.json';
 
 /** Learning rate of training in the loop unless given: a tenth of the Yin-Yang preset's initial rate, fixed before any sweep ran. */
@@ -73,7 +75,7 @@ export interface SweepResult {
   files: string[];
 }
 
-interface ManifestArgs {
+export interface ManifestArgs {
   settings: SweepSettings;
   vary: { names: string[]; values: number[] }[];
   seeds: number;
@@ -88,7 +90,7 @@ interface Manifest {
   jobs: number;
 }
 
-function requireInt(flag: string, v: number, min: number): number {
+export function requireInt(flag: string, v: number, min: number): number {
   if (!Number.isInteger(v) || v < min) throw new ValidationError('arguments', flag, v, `must be an integer >= ${min}`);
   return v;
 }
@@ -109,7 +111,7 @@ function describeDifferences(was: ManifestArgs, now: ManifestArgs): string {
 }
 
 /** Creates DIR/manifest.json, or checks that the one there was written for the same arguments. */
-function checkManifest(dir: string, args: ManifestArgs, jobs: number, model: string, command: string): void {
+export function checkManifest(dir: string, args: ManifestArgs, jobs: number, model: string, command: string): void {
   const file = join(dir, MANIFEST_FILE);
   if (existsSync(file)) {
     let old: Manifest;
@@ -132,66 +134,6 @@ function checkManifest(dir: string, args: ManifestArgs, jobs: number, model: str
   writeFileAtomic(file, JSON.stringify(manifest, null, 1) + '\n');
 }
 
-/**
- * Reads the records written so far. A last line without its newline is what a kill in
- * the middle of a write leaves: it is cut off, and its job runs again.
- */
-function readRecords(file: string, jobs: Map<string, Job>, log: (s: string) => void): Map<string, JobRecord> {
-  const done = new Map<string, JobRecord>();
-  if (!existsSync(file)) return done;
-  let text = readFileSync(file, 'utf8');
-  if (text.length > 0 && !text.endsWith('\n')) {
-    const keep = text.lastIndexOf('\n') + 1;
-    const fd = openSync(file, 'r+');
-    try {
-      ftruncateSync(fd, Buffer.byteLength(text.slice(0, keep)));
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
-    }
-    log(`${file}: dropped an incomplete last line (the previous run stopped while writing it); that job runs again`);
-    text = text.slice(0, keep);
-  }
-  const lines = text.split('\n');
-  lines.forEach((line, i) => {
-    if (line.trim() === '') return;
-    let doc: unknown;
-    try {
-      doc = JSON.parse(line);
-    } catch (e) {
-      throw new GlekitError(`${file}: line ${i + 1} is not valid JSON (${(e as Error).message})`);
-    }
-    const rec = parseJobRecord(doc, `${file} line ${i + 1}`);
-    const job = jobs.get(rec.jobId);
-    if (job === undefined) {
-      throw new ValidationError(`${file} line ${i + 1}`, 'jobId', rec.jobId, 'is not a job of this sweep (was the file copied from another sweep?)');
-    }
-    checkRecordMatchesJob(rec, job, `${file} line ${i + 1}`);
-    if (done.has(rec.jobId)) {
-      log(`${file}: line ${i + 1} repeats job ${rec.jobId}; the first record counts`);
-      return;
-    }
-    done.set(rec.jobId, rec);
-  });
-  return done;
-}
-
-/** Appends one line and forces it to disk before returning. */
-class RecordWriter {
-  private fd: number;
-  constructor(file: string) {
-    this.fd = openSync(file, 'a');
-  }
-  append(record: JobRecord): void {
-    // one write call per line: a kill can cut a line short but never interleave two
-    writeSync(this.fd, JSON.stringify(record) + '\n');
-    fsyncSync(this.fd);
-  }
-  close(): void {
-    closeSync(this.fd);
-  }
-}
-
 function workerScript(): URL {
   const url = new URL('./worker.js', import.meta.url);
   if (!existsSync(fileURLToPath(url))) {
@@ -201,7 +143,7 @@ function workerScript(): URL {
 }
 
 /** Runs jobs on `count` worker threads; onRecord is called on this thread for each finished job. */
-function runOnWorkers(init: JobContextInit, jobs: Job[], count: number, onRecord: (r: JobRecord) => void): Promise<void> {
+export function runOnWorkers(init: JobContextInit, jobs: Job[], count: number, onRecord: (r: JobRecord) => void): Promise<void> {
   const script = workerScript();
   return new Promise<void>((resolvePool, rejectPool) => {
     let next = 0;
@@ -273,8 +215,22 @@ export async function runSweep(opts: SweepOptions): Promise<SweepResult> {
   }
 }
 
-async function runSweepLocked(opts: SweepOptions, lock: (dir: string, log: (s: string) => void) => void): Promise<SweepResult> {
-  const started = performance.now();
+/** A sweep's arguments checked and expanded: everything that decides its jobs, before anything is written. */
+export interface PreparedSweep {
+  dir: string;
+  model: ModelFile;
+  profile: HwProfile;
+  axes: VaryAxis[];
+  points: Overrides[];
+  settings: SweepSettings;
+  jobs: Job[];
+  args: ManifestArgs;
+  workerCount: number;
+  log: (s: string) => void;
+}
+
+/** Checks the options, loads model and profile, checks every point, and plans the jobs. */
+export function prepareSweep(opts: SweepOptions): PreparedSweep {
   const seeds = requireInt('--seeds', opts.seeds, 1);
   const trainOnChip = requireInt('--train-on-chip', opts.trainOnChip ?? 0, 0);
   const learnTau = opts.learnTau === true;
@@ -317,14 +273,44 @@ async function runSweepLocked(opts: SweepOptions, lock: (dir: string, log: (s: s
     kernels: defaultKernels().name,
   };
   const jobs = planJobs(settings, points, seeds);
-  const dir = resolve(opts.out);
+  const args: ManifestArgs = { settings, vary: axes.map((a) => ({ names: a.names, values: a.values })), seeds };
+  return { dir: resolve(opts.out), model, profile, axes, points, settings, jobs, args, workerCount, log };
+}
+
+/** The grid of a manifest's arguments, as parseVaries would give it. */
+export function axesOf(args: ManifestArgs): VaryAxis[] {
+  return args.vary.map((v) => ({ names: v.names as VaryAxis['names'], values: v.values }));
+}
+
+/**
+ * summary.json, summary.md and the plots of a sweep from its records: the same bytes
+ * whichever machines or processes wrote the records, and in whatever order.
+ */
+export async function writeSweepOutputs(dir: string, args: ManifestArgs, records: Iterable<JobRecord>, plots: boolean): Promise<{ summary: PointSummary[]; files: string[] }> {
+  const s = args.settings;
+  const axes = axesOf(args);
+  const points = gridPoints(axes);
+  const jobs = points.length * args.seeds;
+  const tauLrFactor = s.tauLrFactor ?? 1;
+  const summary = summarise(points, records);
+  const inLoop = `, ${s.trainOnChip} epoch${s.trainOnChip === 1 ? '' : 's'} in the loop at lr ${s.chipLr}` +
+    `${s.learnTau ? ` learning tau_m${tauLrFactor !== 1 ? ` (x${tauLrFactor})` : ''}` : ''}${s.resetState ? ', state reset per batch' : ''}`;
+  const title = `${s.task} on ${s.profileName}${s.trainOnChip > 0 ? inLoop : ''}`;
+  const header = `# ${title}\n\nmodel ${s.modelHash}, ${args.seeds} chips per point (seeds 1..${args.seeds}), ${s.split} split, ${jobs} jobs`;
+  const files = writeSummaryFiles(dir, axes, summary, s.trainOnChip > 0, header);
+  if (plots) files.push(...await writeSweepPlots(dir, axes, summary, title));
+  return { summary, files };
+}
+
+async function runSweepLocked(opts: SweepOptions, lock: (dir: string, log: (s: string) => void) => void): Promise<SweepResult> {
+  const started = performance.now();
+  const { dir, profile, axes, settings, jobs, args, workerCount, log } = prepareSweep(opts);
   mkdirSync(dir, { recursive: true });
   lock(dir, log);
-  const args: ManifestArgs = { settings, vary: axes.map((a) => ({ names: a.names, values: a.values })), seeds };
   checkManifest(dir, args, jobs.length, opts.model, opts.command ?? '');
 
-  const recordsFile = join(dir, RECORDS_FILE);
-  const done = readRecords(recordsFile, new Map(jobs.map((j) => [j.id, j])), log);
+  // every records file counts: shards of a cluster run may have done some of the jobs
+  const done = readAllRecords(dir, new Map(jobs.map((j) => [j.id, j])), log, true).done;
   const todo = jobs.filter((j) => !done.has(j.id));
   const resumed = done.size;
   if (resumed > 0) log(`${dir}: ${resumed} of ${jobs.length} jobs already done; running the other ${todo.length}`);
@@ -332,7 +318,7 @@ async function runSweepLocked(opts: SweepOptions, lock: (dir: string, log: (s: s
   const init: JobContextInit = { modelPath: resolve(opts.model), profile, settings };
   const progress = createProgress(`robustness ${profile.name}`, Math.max(1, todo.length), { quiet: opts.quiet });
   let ran = 0;
-  const writer = new RecordWriter(recordsFile);
+  const writer = new RecordWriter(join(dir, RECORDS_FILE));
   const onRecord = (r: JobRecord): void => {
     writer.append(r);
     done.set(r.jobId, r);
@@ -341,26 +327,13 @@ async function runSweepLocked(opts: SweepOptions, lock: (dir: string, log: (s: s
   };
   const threads = Math.min(workerCount, todo.length);
   try {
-    if (todo.length > 0) {
-      if (workerCount === 0) {
-        const ctx = createJobContext(init);
-        for (const job of todo) onRecord(await runJob(ctx, job));
-      } else {
-        await runOnWorkers(init, todo, workerCount, onRecord);
-      }
-    }
+    await runJobs(init, todo, workerCount, onRecord);
   } finally {
     writer.close();
     progress.stop();
   }
 
-  const summary = summarise(points, done.values());
-  const inLoop = `, ${trainOnChip} epoch${trainOnChip === 1 ? '' : 's'} in the loop at lr ${chipLr}` +
-    `${learnTau ? ` learning tau_m${tauLrFactor !== 1 ? ` (x${tauLrFactor})` : ''}` : ''}${resetState ? ', state reset per batch' : ''}`;
-  const title = `${model.task} on ${profile.name}${trainOnChip > 0 ? inLoop : ''}`;
-  const header = `# ${title}\n\nmodel ${model.contentHash}, ${seeds} chips per point (seeds 1..${seeds}), ${split} split, ${jobs.length} jobs`;
-  const files = writeSummaryFiles(dir, axes, summary, trainOnChip > 0, header);
-  if (opts.plots !== false) files.push(...await writeSweepPlots(dir, axes, summary, title));
+  const { summary, files } = await writeSweepOutputs(dir, args, done.values(), opts.plots !== false);
   return {
     points: summary,
     axes,
@@ -372,6 +345,17 @@ async function runSweepLocked(opts: SweepOptions, lock: (dir: string, log: (s: s
     peakRssMB: process.resourceUsage().maxRSS / 1024,
     files,
   };
+}
+
+/** Runs jobs on `workers` threads (0: on this thread), calling onRecord on this thread for each. */
+export async function runJobs(init: JobContextInit, jobs: Job[], workers: number, onRecord: (r: JobRecord) => void): Promise<void> {
+  if (jobs.length === 0) return;
+  if (workers === 0) {
+    const ctx = createJobContext(init);
+    for (const job of jobs) onRecord(await runJob(ctx, job));
+  } else {
+    await runOnWorkers(init, jobs, workers, onRecord);
+  }
 }
 
 export { formatTable, axisLabel };
