@@ -121,6 +121,8 @@ static int cmd_run(const char *dp, const char *ip, const char *op, int trace) {
     f.rc = 0;
     io.input = file_input;
     io.after_step = trace ? file_trace : 0;
+    io.reset = 0;
+    io.step = 0;
     io.ctx = &f;
     for (;;) {
         uint32_t k, steps = gle_present_sample(&io, y);

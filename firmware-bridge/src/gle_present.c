@@ -5,16 +5,19 @@ uint32_t gle_present_sample(const gle_present_io *io, int64_t *y) {
     uint32_t t, k;
     if (!gle_loaded()) return 0;
     gle_get_info(&info);
-    gle_reset();
+    if (io->reset) io->reset(io->ctx);
+    else gle_reset();
     for (k = 0; k < info.output_size; k++) y[k] = 0;
     for (t = 0; t < info.steps_per_sample; t++) {
-        const int32_t *x = io->input(io->ctx, t);
+        const int32_t *x = io->input(io->ctx, t), *out;
         if (!x) return t;
-        gle_step(x);
+        if (io->step) out = io->step(io->ctx, x);
+        else { gle_step(x); out = gle_output(); }
         if (io->after_step) io->after_step(io->ctx, t);
-        if (info.readout_sum && t >= info.settle_steps) for (k = 0; k < info.output_size; k++) y[k] += gle_output()[k];
+        if (info.readout_sum ? t >= info.settle_steps : t + 1u == info.steps_per_sample) {
+            for (k = 0; k < info.output_size; k++) y[k] = info.readout_sum ? y[k] + out[k] : out[k];
+        }
     }
-    if (!info.readout_sum) for (k = 0; k < info.output_size; k++) y[k] = gle_output()[k];
     return t;
 }
 

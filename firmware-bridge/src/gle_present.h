@@ -17,6 +17,10 @@ typedef struct {
     const int32_t *(*input)(void *ctx, uint32_t t);
     /* called after step t (may be NULL) */
     void (*after_step)(void *ctx, uint32_t t);
+    /* What runs the network (both NULL: the engine, gle_reset and gle_step). step returns
+     * the top layer's read-out codes of the step (an analog board's chip: ADC codes). */
+    void (*reset)(void *ctx);
+    const int32_t *(*step)(void *ctx, const int32_t *x);
     void *ctx;
 } gle_present_io;
 

@@ -517,22 +517,9 @@ static void reboot_after_response(void) {
 /* the value of key in the request's map (the first, if it appears twice); 0 when missing */
 static int field(const char *key, mp_reader *val) {
     mp_reader r;
-    uint32_t n, i;
     if (g_plen == 0) return 0;
     mp_init(&r, g_pl, g_plen);
-    if (mp_read_map(&r, &n)) return 0;
-    for (i = 0; i < n; i++) {
-        if (mp_peek(&r) == MP_STR) {
-            const uint8_t *k;
-            uint32_t klen;
-            if (mp_read_str(&r, &k, &klen)) return 0;
-            if (mp_str_eq(k, klen, key)) { *val = r; return 1; }
-        } else if (mp_skip(&r, 16)) {
-            return 0;
-        }
-        if (mp_skip(&r, 16)) return 0;
-    }
-    return 0;
+    return mp_find_key(&r, key, val);
 }
 
 /* Each returns 0 (found, value set), 1 (optional and missing) or -1 (an INVAL response is written). */
@@ -824,19 +811,9 @@ static const int32_t *net_step(const int32_t *x) {
     return g_acodes;
 }
 
-/* gle_present_sample's presentation (SEMANTICS.md section 6) on an analog board's chip: read-outs are ADC codes */
-static void analog_sample(run_ctx *c, const gle_info *info, int64_t *y) {
-    uint32_t t, k;
-    g.b->analog->reset(g.b->analog->ctx);
-    for (k = 0; k < info->output_size; k++) y[k] = 0;
-    for (t = 0; t < info->steps_per_sample; t++) {
-        const int32_t *o = net_step(run_input(c, t));
-        run_record(c, t);
-        if (info->readout_sum ? t >= info->settle_steps : t + 1u == info->steps_per_sample) {
-            for (k = 0; k < info->output_size; k++) y[k] = info->readout_sum ? y[k] + o[k] : o[k];
-        }
-    }
-}
+/* an analog board's chip under the one presentation loop (gle_present_sample): read-outs are ADC codes */
+static void analog_reset(void *ctx) { (void)ctx; g.b->analog->reset(g.b->analog->ctx); }
+static const int32_t *analog_step(void *ctx, const int32_t *x) { (void)ctx; return net_step(x); }
 
 static uint64_t bin_bytes(uint64_t n) { return n + (n <= 0xFFu ? 2u : n <= 0xFFFFu ? 3u : 5u); }
 
@@ -904,12 +881,13 @@ static void h_run(void) {
         gle_present_io io;
         io.input = run_input;
         io.after_step = run_record;
+        io.reset = g.b->analog ? analog_reset : 0;
+        io.step = g.b->analog ? analog_step : 0;
         io.ctx = &c;
         for (i = 0; i < n; i++) {
             uint32_t k;
             c.sample = i;
-            if (g.b->analog) analog_sample(&c, &info, g_y);
-            else gle_present_sample(&io, g_y);
+            gle_present_sample(&io, g_y);
             for (k = 0; k < info.output_size; k++, y += 8) gle_put_i64le(y, g_y[k]);
         }
         /* samples leave the network at rest: a steps run starts again at 0 */
