@@ -218,24 +218,6 @@ static void draw_neuron(neuron *n, uint32_t g) {
 
 /* ---- reading the image: dt and the per-layer trims (the engine ignores both) ---- */
 
-static int find_key(const mp_reader *map, const char *key, mp_reader *val) {
-    mp_reader r = *map;
-    uint32_t n, i;
-    if (mp_read_map(&r, &n)) return 0;
-    for (i = 0; i < n; i++) {
-        const uint8_t *k;
-        uint32_t klen;
-        if (mp_peek(&r) == MP_STR) {
-            if (mp_read_str(&r, &k, &klen)) return 0;
-            if (mp_str_eq(k, klen, key)) { *val = r; return 1; }
-        } else if (mp_skip(&r, 16)) {
-            return 0;
-        }
-        if (mp_skip(&r, 16)) return 0;
-    }
-    return 0;
-}
-
 static int read_double(mp_reader *r, double *v) {
     int64_t i;
     if (mp_peek(r) == MP_INT) { if (mp_read_int(r, &i)) return -1; *v = (double)i; return 0; }
@@ -267,15 +249,15 @@ static void read_image(const uint8_t *image, uint32_t len, const uint8_t **trims
     A.dt = 1.0;
     for (l = 0; l < A.n_layers; l++) { trims[l] = 0; trims_len[l] = 0; }
     mp_init(&top, image, len);
-    if (!find_key(&top, "network", &net)) return;
-    if (find_key(&net, "dt", &v)) {
+    if (!mp_find_key(&top, "network", &net)) return;
+    if (mp_find_key(&net, "dt", &v)) {
         double dt;
         if (read_double(&v, &dt) == 0 && dt > 0 && isfinite(dt)) A.dt = dt;
     }
-    if (!find_key(&net, "layers", &layers) || mp_read_array(&layers, &n)) return;
+    if (!mp_find_key(&net, "layers", &layers) || mp_read_array(&layers, &n)) return;
     for (l = 0; l < n && l < A.n_layers; l++) {
         mp_reader t;
-        if (find_key(&layers, "trims", &t)) {
+        if (mp_find_key(&layers, "trims", &t)) {
             const uint8_t *p;
             uint32_t plen;
             if (mp_read_bin(&t, &p, &plen) == 0) { trims[l] = p; trims_len[l] = plen; }

@@ -209,3 +209,21 @@ int mp_str_eq(const uint8_t *s, uint32_t len, const char *key) {
     for (i = 0; i < len; i++) if (key[i] == '\0' || (uint8_t)key[i] != s[i]) return 0;
     return key[len] == '\0';
 }
+
+int mp_find_key(const mp_reader *map, const char *key, mp_reader *val) {
+    mp_reader r = *map;
+    uint32_t n, i;
+    if (mp_read_map(&r, &n)) return 0;
+    for (i = 0; i < n; i++) {
+        if (mp_peek(&r) == MP_STR) {
+            const uint8_t *k;
+            uint32_t klen;
+            if (mp_read_str(&r, &k, &klen)) return 0;
+            if (mp_str_eq(k, klen, key)) { *val = r; return 1; }
+        } else if (mp_skip(&r, 16)) {
+            return 0;
+        }
+        if (mp_skip(&r, 16)) return 0;
+    }
+    return 0;
+}

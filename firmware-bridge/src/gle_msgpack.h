@@ -38,5 +38,7 @@ int mp_read_number_sign(mp_reader *r, int *sign, int *finite);
 int mp_skip(mp_reader *r, int max_depth);
 /* 1 when the string equals the NUL-terminated key */
 int mp_str_eq(const uint8_t *s, uint32_t len, const char *key);
+/* In the map at *map (not consumed): the value of the first entry whose key is the string key, in *val; 1 when found, 0 when missing or malformed */
+int mp_find_key(const mp_reader *map, const char *key, mp_reader *val);
 
 #endif
