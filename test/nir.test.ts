@@ -15,6 +15,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { BoardProcess } from '../src/bridge/index.js';
 import { compileModel } from '../src/compile/index.js';
 import { loadDescriptorFile } from '../src/descriptor/index.js';
 import { loadProfile } from '../src/hw/index.js';
@@ -25,6 +26,7 @@ import { descriptorSplit, fixedTarget, floatTarget, type Stimulus } from '../src
 import { loadClassificationTask } from '../src/tasks/index.js';
 import { MNIST1D_PRESET, MNIST_PRESET, YINYANG_PRESET, initLayers, type ClassifierPreset } from '../src/train/index.js';
 import { Rng } from '../src/util/rng.js';
+import { ensureFirmware } from './helpers/firmware.js';
 
 const ROOT = join(import.meta.dirname, '..');
 const CLI = join(ROOT, 'dist', 'src', 'cli', 'main.js');
@@ -231,17 +233,13 @@ describe('recordings as NIR graph data', () => {
     }
   });
 
-  it('glekit emulate --record-nir: the integer engine\'s states, read back (glekit and h5py) equal to its own record', async () => {
-    const m = loadModel(FIXTURE);
-    writeFileSync(at('yy.gled'), compileModel({ model: m, profile: loadProfile('fpga-fixed16') }).bytes);
-    const r = glekit('emulate', '--descriptor', at('yy.gled'), '--task', 'yinyang', '--limit', '12', '--record-nir', at('yy.emulate.nir'));
-    expect(r.code, r.stderr).toBe(0);
-    expect(r.stderr).toContain('recorded 12 samples');
+  /** The emulator's own record of the first 12 Yin-Yang test samples, checked against a recording file. */
+  async function expectEmulatorRecord(file: string): Promise<void> {
     const { descriptor: d } = loadDescriptorFile(at('yy.gled'));
     const { split } = descriptorSplit(d, 'yy.gled', 'yinyang', 'test', undefined, 12);
     const states = (await fixedTarget(d).run(split, { record: true })).states!;
-    const mine = await readNirData(at('yy.emulate.nir'));
-    const fromPython = PYTHON === null ? null : python('data', at('yy.emulate.nir'));
+    const mine = await readNirData(file);
+    const fromPython = PYTHON === null ? null : python('data', file);
     const steps = d.network.presentation.stepsPerSample, perStep = 2 * (120 + 3);
     let offset = 0;
     for (const [l, n] of [[0, 120], [1, 3]]) {
@@ -254,6 +252,31 @@ describe('recordings as NIR graph data', () => {
         offset += n;
       }
     }
+  }
+
+  it('glekit emulate --record-nir: the integer engine\'s states, read back (glekit and h5py) equal to its own record', async () => {
+    writeFileSync(at('yy.gled'), compileModel({ model: loadModel(FIXTURE), profile: loadProfile('fpga-fixed16') }).bytes);
+    const r = glekit('emulate', '--descriptor', at('yy.gled'), '--task', 'yinyang', '--limit', '12', '--record-nir', at('yy.emulate.nir'));
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toContain('recorded 12 samples');
+    await expectEmulatorRecord(at('yy.emulate.nir'));
+  });
+
+  it('glekit hil compare --record-nir: the (emulated) board\'s states, equal to the emulator\'s record', async () => {
+    ensureFirmware();
+    // one sample's record (5 steps x 246 states x 4 bytes) exceeds the default MTU: the board is started with a larger one
+    const board = await BoardProcess.start({ flash: at('board.flash'), args: ['--mtu', '8192'] });
+    try {
+      const d = glekit('deploy', '--port', board.port, '--descriptor', at('yy.gled'));
+      expect(d.code, d.stderr).toBe(0);
+      const h = glekit('hil', 'compare', '--port', board.port, '--descriptor', at('yy.gled'), '--task', 'yinyang', '--limit', '12', '--record-nir', at('yy.board.nir'));
+      expect(h.code, h.stderr).toBe(0);
+      expect(h.stderr).toContain('recorded the board\'s per-layer states of 12 samples');
+    } finally {
+      board.child.kill('SIGKILL');
+      await board.exited;
+    }
+    await expectEmulatorRecord(at('yy.board.nir'));
   });
 });
 
