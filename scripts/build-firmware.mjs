@@ -1,7 +1,8 @@
 #!/usr/bin/env node
-// Builds the C engine's host program (firmware-bridge/ -> build/firmware/gle_host) with
-// make and the C compiler, so `glekit emulate --engine c`, the differential tests and
-// the benchmark have it after `npm ci` or `npm run build`.
+// Builds the C engine's host program and the board firmware's host build (firmware-bridge/
+// -> build/firmware/gle_host, build/firmware/gle_board) with make and the C compiler, so
+// `glekit emulate --engine c`, the differential tests, the benchmark and the serial bridge
+// (a board on a pseudo-terminal) have them after `npm ci` or `npm run build`.
 //
 // Missing make or compiler is not an error: the TypeScript emulator works without the
 // C engine, so the script warns and exits 0 (the C paths then say how to build it). A
@@ -43,4 +44,5 @@ if (result.status !== 0) {
   console.error('build-firmware: the C engine failed to compile (see above)');
   process.exit(1);
 }
-console.log(`build-firmware: built ${path.relative(root, path.join(root, 'build', 'firmware', 'gle_host'))}`);
+const built = ['gle_host', 'gle_board'].map((name) => path.relative(root, path.join(root, 'build', 'firmware', name)));
+console.log(`build-firmware: built ${built.join(' and ')}`);
