@@ -309,7 +309,8 @@ static void boot(uint32_t boots, uint32_t boot_id) {
     g.steps_done = 0;
     g.reboot_pending = 0;
     g.cache_valid = 0;
-    gle_cobs_decoder_init(&g.dec, g_rx, sizeof g_rx);
+    /* a frame longer than MTU + 10 decoded bytes is dropped (PROTOCOL.md section 1) */
+    gle_cobs_decoder_init(&g.dec, g_rx, (size_t)g.b->mtu + GLE_PROTO_HEADER + GLE_PROTO_CRC);
 }
 
 static uint32_t draw_boot_id(uint32_t boots) {
