@@ -18,7 +18,10 @@
  * board of 16 KiB slots: its own UPLOAD records reach the rest). Without GLE_LIBFUZZER this file also has its own
  * driver: a seeded random-mutation loop over a corpus of valid sessions built from the
  * descriptor, on a board that lives across inputs (a power-on afresh every few thousand).
- *   fuzz_proto ITERATIONS SEED DESCRIPTOR
+ *   fuzz_proto ITERATIONS SEED DESCRIPTOR [analog]
+ * With `analog` the board is an analog one (host/gle_analog.c's chip, noise on, 5 % broken
+ * neurons) and the trim and probe messages of PROTOCOL.md section 6 run; without it they
+ * are answered NOTSUP.
  */
 #include <setjmp.h>
 #include <stdio.h>
@@ -31,6 +34,7 @@
 #include "../src/gle_mpack_write.h"
 #include "../src/gle_proto.h"
 #include "../src/gle_sha256.h"
+#include "../host/gle_analog.h"
 #include "fuzz_mutate.h"
 
 #define SECTOR 1024u
@@ -110,6 +114,16 @@ static void board_setup(uint32_t slot_size) {
     g_board.pace = 0;
     g_board.firmware = "fuzz";
     g_board.board_id = "fuzz-board";
+}
+
+/* the analog chip behind the board (PROTOCOL.md section 6) */
+static void board_analog(void) {
+    gle_analog_config ac;
+    ac.seed = 1;
+    ac.noise = 1;
+    ac.broken = 0.05;
+    ac.truth_path = 0;
+    g_board.analog = gle_analog_create(&ac);
 }
 
 /* power on (again); a power cut still to come may hit the boot's own writes */
@@ -381,15 +395,38 @@ static void build_corpus(void) {
     add_record(c, 1, (const uint8_t *)"\x02\x01\x00\x00\x05\xff\xff\xff\xff\x00", 10);
     add_record(c, 0, (const uint8_t *)"\x01\x10\x00\x01\x00\x00\x93\x01\x02\x03", 10);
     req_begin(GLE_MSG_UPLOAD, 3); mpw_kv_uint(&g_w, "slot", 7); mpw_kv_int(&g_w, "off", -1); mpw_kv_str(&g_w, "data", "x"); req_end(c);
-    for (c = 0; c <= 4; c++) g_corpus_at[c] = g_corpus[c];
-    g_corpus_n = 5;
+    /* 5: an analog board's trims and probes (NOTSUP on a digital board) */
+    c = 5;
+    {
+        static uint8_t codes[8u * GLE_MAX_NEURONS];
+        uint32_t k, nn = info.neurons < GLE_MAX_NEURONS ? info.neurons : GLE_MAX_NEURONS;
+        uint8_t idx[4] = {0, 0, 1, 0};
+        for (k = 0; k < 4u * nn; k++) { codes[2u * k] = (uint8_t)(k * 37u); codes[2u * k + 1u] = (uint8_t)((k / 3u) & 3u); }
+        simple(c, GLE_MSG_TRIM_GET);
+        req_begin(GLE_MSG_TRIM_SET, 1); mpw_str(&g_w, "codes"); mpw_bin(&g_w, codes, 8u * nn); req_end(c);
+        req_begin(GLE_MSG_TRIM_SET, 1); mpw_str(&g_w, "codes"); mpw_bin(&g_w, codes, 8u * nn - 2u); req_end(c);
+        codes[1] = 4; /* code 1024 */
+        req_begin(GLE_MSG_TRIM_SET, 1); mpw_str(&g_w, "codes"); mpw_bin(&g_w, codes, 8u * nn); req_end(c);
+        req_begin(GLE_MSG_PROBE, 5); mpw_kv_uint(&g_w, "layer", 0); mpw_str(&g_w, "neurons"); mpw_bin(&g_w, idx, 0);
+        mpw_kv_int(&g_w, "level", 40000); mpw_kv_uint(&g_w, "steps", 60); mpw_kv_str(&g_w, "observe", "both"); req_end(c);
+        req_begin(GLE_MSG_PROBE_READ, 2); mpw_kv_uint(&g_w, "off", 0); mpw_kv_uint(&g_w, "len", 1000); req_end(c);
+        req_begin(GLE_MSG_PROBE_READ, 2); mpw_kv_uint(&g_w, "off", 100); mpw_kv_uint(&g_w, "len", 0x7fffffffu); req_end(c);
+        req_begin(GLE_MSG_PROBE, 5); mpw_kv_uint(&g_w, "layer", info.layers - 1u); mpw_str(&g_w, "neurons"); mpw_bin(&g_w, idx, 4);
+        mpw_kv_int(&g_w, "level", -70000); mpw_kv_uint(&g_w, "steps", 4096); mpw_kv_str(&g_w, "observe", "rate"); req_end(c);
+        req_begin(GLE_MSG_PROBE_READ, 2); mpw_kv_uint(&g_w, "off", 8000); mpw_kv_uint(&g_w, "len", 192); req_end(c);
+        run(c, "steps", 0, 2, 2u * info.input_size, 1, 0);
+        run(c, "samples", 0, 2, 2u * (info.sequence ? info.steps_per_sample : 1u) * info.input_size, 1, 0);
+        simple(c, GLE_MSG_INFO);
+    }
+    for (c = 0; c <= 5; c++) g_corpus_at[c] = g_corpus[c];
+    g_corpus_n = 6;
 }
 
 int main(int argc, char **argv) {
     unsigned long iterations, i;
     uint32_t slot;
     FILE *f;
-    if (argc != 4) { fprintf(stderr, "usage: fuzz_proto ITERATIONS SEED DESCRIPTOR\n"); return 2; }
+    if (argc != 4 && !(argc == 5 && strcmp(argv[4], "analog") == 0)) { fprintf(stderr, "usage: fuzz_proto ITERATIONS SEED DESCRIPTOR [analog]\n"); return 2; }
     iterations = strtoul(argv[1], 0, 10);
     fuzz_seed(strtoull(argv[2], 0, 10));
     f = fopen(argv[3], "rb");
@@ -400,6 +437,7 @@ int main(int argc, char **argv) {
     if (slot < 8u * SECTOR) slot = 8u * SECTOR;
     if (slot > MAX_SLOT) { fprintf(stderr, "fuzz_proto: %s: larger than the fuzzing board's slots\n", argv[3]); return 2; }
     board_setup(slot);
+    if (argc == 5) board_analog();
     build_corpus();
     /* the base board: the descriptor in slot 0, confirmed */
     memset(g_flash, 0xFF, sizeof g_flash);
