@@ -16,3 +16,8 @@ export * from './substrate/index.js';
 export * from './compile/index.js';
 export * from './descriptor/index.js';
 export * from './emulator/index.js';
+export * from './presentation/index.js';
+export * from './target/index.js';
+export * from './bridge/index.js';
+export * from './device/index.js';
+export { exportModel, importNirFile } from './nir/index.js';

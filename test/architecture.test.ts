@@ -24,12 +24,12 @@ const STAGE_RANKS: Record<string, number> = {
   presentation: 2,
   engine: 3, hw: 3, descriptor: 3,
   tasks: 4, model: 4, trace: 4, emulator: 4,
-  train: 5, nir: 5,
+  train: 5,
   substrate: 6, compile: 6,
   bridge: 7,
   target: 8,
-  device: 9,
-  sweep: 10,
+  device: 9, calibrate: 9,
+  sweep: 10, nir: 10,
   cli: 11, 'index.ts': 11,
 };
 

@@ -2,7 +2,7 @@
  * Targets: every way of running a network behind one interface, and what is written
  * once over it: evaluation on a split, comparison of two targets, the emulate job.
  */
-export type { RunOptions, Stimulus, Target, TargetKind, TargetOutputs } from './types.js';
+export type { TargetRunOptions, Stimulus, Target, TargetKind, TargetOutputs } from './types.js';
 export { cEngineTarget, codesToValues, fixedTarget, floatTarget, substrateTarget } from './local.js';
 export { compare, compareOnSplit, evaluate, requireFinite, firstSamples, outputsSha256, type Comparison, type Evaluation, type Mismatch } from './evaluate.js';
 export {

@@ -13,14 +13,14 @@ import { evaluateOnChip } from '../substrate/index.js';
 import type { ClassificationSplit } from '../tasks/types.js';
 import { evaluateClassifier } from '../train/index.js';
 import { GlekitError } from '../util/errors.js';
-import type { RunOptions, Stimulus, Target, } from './types.js';
+import type { Stimulus, Target, TargetRunOptions } from './types.js';
 
 /** A float target only reads out; the labels its evaluation asks for are placeholders. */
 function unlabelled(s: Stimulus): ClassificationSplit {
   return { count: s.count, inputSize: s.inputSize, inputs: s.inputs, labels: new Uint8Array(s.count) };
 }
 
-function refuseRecord(target: Target, options: RunOptions | undefined): void {
+function refuseRecord(target: Target, options: TargetRunOptions | undefined): void {
   if (options?.record === true && !target.canRecord) throw new GlekitError(`${target.label}: this target cannot record per-layer states`);
 }
 

@@ -16,7 +16,7 @@ export interface Stimulus {
   readonly inputs: Float32Array;
 }
 
-export interface RunOptions {
+export interface TargetRunOptions {
   /** record every step's per-layer state (targets whose `canRecord` is true) */
   record?: boolean;
 }
@@ -45,7 +45,7 @@ export interface Target {
    * Presents every sample from rest (each sample's read-out depends on that sample only)
    * and returns the read-outs.
    */
-  run(stimulus: Stimulus, options?: RunOptions): Promise<TargetOutputs>;
+  run(stimulus: Stimulus, options?: TargetRunOptions): Promise<TargetOutputs>;
   /** releases what the target holds (a process, a port); a no-op where it holds nothing */
   close(): Promise<void>;
 }
