@@ -7,7 +7,8 @@
  * with the same arguments reads the records, skips every job whose id is there and runs
  * the rest, so no job is lost (an unrecorded job runs again) and none is recorded twice.
  * DIR/manifest.json pins the arguments that decide the jobs' results; a re-run with
- * other arguments is refused rather than mixing two sweeps in one file.
+ * other arguments is refused rather than mixing two sweeps in one file. Records that
+ * shards of a cluster run wrote (DIR/records/, src/sweep/cluster.ts) count as done too.
  */
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
