@@ -47,6 +47,68 @@ export interface BoardInfo {
   /** the rate the board sees, 0 if unknown */
   baud: number;
   stats: BoardStats;
+  /** an analog board's trims and ADC (PROTOCOL.md §6); null on a digital board */
+  analog: AnalogInfo | null;
+}
+
+/** The ADC every analog read-out passes: code k stands for lo + k (hi - lo) / (2^bits - 1). */
+export interface AdcInfo {
+  bits: number;
+  lo: number;
+  hi: number;
+  /** codes inside reliableLo..reliableHi are trustworthy */
+  reliableLo: number;
+  reliableHi: number;
+}
+
+/** INFO's `analog` map (PROTOCOL.md §6). */
+export interface AnalogInfo {
+  /** the running image's neurons over all layers, bottom to top (0 with no image) */
+  neurons: number;
+  /** the trimmed parameters, in the order of TRIM_SET's codes: ["tauM", "tauR", "gain", "offset"] */
+  params: string[];
+  /** trims are codes 0..2^trimBits - 1 */
+  trimBits: number;
+  adc: AdcInfo;
+  /**
+   * per layer of the running image, bottom to top: [lo, hi], the network values that ADC
+   * values 0 and 1 stand for in that layer (its membranes and rates)
+   */
+  ranges: [number, number][];
+}
+
+export type ProbeObserve = 'membrane' | 'rate' | 'both';
+
+export interface ProbeRequest {
+  layer: number;
+  /** indices within the layer; empty or absent: all */
+  neurons?: readonly number[];
+  /** the synaptic input replacing weighted input and bias, in units of 2^-16 */
+  level: number;
+  /** 1..4096 */
+  steps: number;
+  observe: ProbeObserve;
+}
+
+export interface ProbeResult {
+  /** neurons probed */
+  n: number;
+  steps: number;
+  /** ADC samples held (steps x n, twice that for "both") */
+  bytes: number;
+}
+
+/** A probe's samples, read back: ADC codes, step-major (with "both": all membrane samples, then all rate samples). */
+export interface ProbeSamples extends ProbeResult {
+  data: Uint8Array;
+  /** PROBE_READ frames */
+  reads: number;
+}
+
+/** ADC code -> value with INFO's mapping: in full-scale units, or in a layer's network units when its range is given. */
+export function adcValue(adc: AdcInfo, code: number, range?: readonly [number, number]): number {
+  const v = adc.lo + (code * (adc.hi - adc.lo)) / (2 ** adc.bits - 1);
+  return range === undefined ? v : range[0] + v * (range[1] - range[0]);
 }
 
 export type SlotFill = 'empty' | 'partial' | 'complete';
@@ -210,6 +272,26 @@ class FieldReader {
     return this.b[name] === undefined ? dflt : this.int(name);
   }
 
+  /** a number (msgpack float or integer) */
+  num(name: string): number {
+    const v = this.get(name);
+    if (typeof v === 'bigint') return Number(v);
+    if (typeof v !== 'number' || !Number.isFinite(v)) this.fail(`the board's '${name}' is not a finite number`);
+    return v as number;
+  }
+
+  /** an array of [number, number] */
+  numberPairs(name: string): [number, number][] {
+    return this.array(name).map((v, i) => {
+      if (!Array.isArray(v) || v.length !== 2 || !v.every((x) => typeof x === 'number' && Number.isFinite(x))) this.fail(`the board's '${name}[${i}]' is not a pair of numbers`);
+      return [v[0], v[1]] as [number, number];
+    });
+  }
+
+  has(name: string): boolean {
+    return this.b[name] !== undefined && this.b[name] !== null;
+  }
+
   str(name: string): string {
     const v = this.get(name);
     if (typeof v !== 'string') this.fail(`the board's '${name}' is not a string`);
@@ -274,6 +356,18 @@ function parseInfo(r: FieldReader): BoardInfo {
     capabilities: r.array('capabilities').map((v) => String(v)),
     baud: r.optInt('baud', 0),
     stats: { rxFrames: st.optInt('rxFrames', 0), rxDropped: st.optInt('rxDropped', 0), txFrames: st.optInt('txFrames', 0), boots: st.optInt('boots', 0) },
+    analog: r.has('analog') ? parseAnalog(r.map('analog')) : null,
+  };
+}
+
+function parseAnalog(r: FieldReader): AnalogInfo {
+  const a = r.map('adc');
+  return {
+    neurons: r.int('neurons'),
+    params: r.array('params').map((v) => String(v)),
+    trimBits: r.int('trimBits'),
+    adc: { bits: a.int('bits'), lo: a.num('lo'), hi: a.num('hi'), reliableLo: a.int('reliableLo'), reliableHi: a.int('reliableHi') },
+    ranges: r.has('ranges') ? r.numberPairs('ranges') : [],
   };
 }
 
@@ -911,6 +1005,96 @@ export class BoardClient {
       pump();
     });
     return result();
+  }
+
+  // ----- analog boards: TRIM_SET, TRIM_GET, PROBE, PROBE_READ (PROTOCOL.md §6) ----------
+
+  private analog0(label: string): AnalogInfo {
+    const a = this.info0().analog;
+    if (a === null) this.fail(label, 'NOTSUP', 'NOTSUP: the board is not an analog board (its INFO has no \'analog\')', Status.NOTSUP);
+    return a;
+  }
+
+  /** TRIM_SET: every neuron's codes (4 x neurons, parameter-major, neurons bottom to top), in RAM until the next boot. */
+  async trimSet(codes: Uint16Array): Promise<void> {
+    const label = 'TRIM_SET';
+    const a = this.analog0(label);
+    const nParams = a.params.length;
+    if (codes.length % nParams !== 0) this.fail(label, 'refused', `${codes.length} codes are not ${nParams} per neuron`);
+    const max = 2 ** a.trimBits - 1;
+    for (let i = 0; i < codes.length; i++) {
+      if (codes[i] > max) this.fail(label, 'refused', `code ${codes[i]} (entry ${i}) is beyond ${max}, the largest ${a.trimBits}-bit trim`);
+    }
+    const bytes = new Uint8Array(codes.length * 2);
+    const dv = new DataView(bytes.buffer);
+    for (let i = 0; i < codes.length; i++) dv.setUint16(2 * i, codes[i], true);
+    if (bytes.length + 32 > this.info0().mtu) {
+      this.fail(label, 'MSGSIZE', `${codes.length} codes (${bytes.length} bytes) do not fit the board's MTU of ${this.info0().mtu} bytes`, Status.MSGSIZE);
+    }
+    await this.call(this.simple(MsgType.TRIM_SET, label, { codes: bytes }, 256, 1));
+  }
+
+  /** TRIM_GET: the codes in force. */
+  async trimGet(): Promise<Uint16Array> {
+    const spec = this.simple(MsgType.TRIM_GET, 'TRIM_GET', {}, this.info0().mtu, 1);
+    this.analog0(spec.label());
+    const r = await this.call(spec);
+    const b = this.reader_(r, spec.label).bin('codes');
+    if (b.length % 2 !== 0) this.fail(spec.label(), 'protocol', `codes hold ${b.length} bytes, not whole uint16`);
+    const dv = new DataView(b.buffer, b.byteOffset, b.byteLength);
+    const out = new Uint16Array(b.length / 2);
+    for (let i = 0; i < out.length; i++) out[i] = dv.getUint16(2 * i, true);
+    return out;
+  }
+
+  /** PROBE: a stimulus that bypasses the weights; the ADC samples stay on the board for PROBE_READ. */
+  async probe(q: ProbeRequest): Promise<ProbeResult> {
+    const who = q.neurons === undefined || q.neurons.length === 0 ? 'all' : `${q.neurons.length} neurons`;
+    const label = `PROBE layer ${q.layer} ${who} level ${q.level} steps ${q.steps} ${q.observe}`;
+    this.analog0(label);
+    if (!Number.isInteger(q.steps) || q.steps < 1 || q.steps > 4096) this.fail(label, 'refused', 'steps must be in 1..4096');
+    if (!Number.isInteger(q.level) || q.level < -0x80000000 || q.level > 0x7fffffff) this.fail(label, 'refused', 'level must be an int32');
+    const idx = new Uint8Array(2 * (q.neurons?.length ?? 0));
+    const dv = new DataView(idx.buffer);
+    q.neurons?.forEach((n, i) => dv.setUint16(2 * i, n, true));
+    const n = q.neurons?.length ?? 0;
+    const spec = this.simple(MsgType.PROBE, label, { layer: q.layer, neurons: idx, level: q.level, steps: q.steps, observe: q.observe }, 256,
+      q.steps * this.stepMs);
+    const r = await this.call(spec);
+    const f = this.reader_(r, spec.label);
+    const out = { n: f.int('n'), steps: f.int('steps'), bytes: f.int('bytes') };
+    const want = out.n * out.steps * (q.observe === 'both' ? 2 : 1);
+    if (n > 0 && out.n !== n) this.fail(label, 'protocol', `the board probed ${out.n} neurons, ${n} were asked for`);
+    if (out.steps !== q.steps || out.bytes !== want) this.fail(label, 'protocol', `the board holds ${out.bytes} samples of ${out.steps} steps x ${out.n} neurons, expected ${want}`);
+    return out;
+  }
+
+  /** PROBE_READ: `len` ADC codes from `off` of the last probe's samples. */
+  async probeRead(off: number, len: number): Promise<Uint8Array> {
+    const label = `PROBE_READ off ${off} len ${len}`;
+    const spec = this.simple(MsgType.PROBE_READ, label, { off, len }, len + 64, 1);
+    const r = await this.call(spec);
+    const data = this.reader_(r, spec.label).bin('data');
+    if (data.length !== len) this.fail(label, 'protocol', `the board sent ${data.length} bytes`);
+    return data;
+  }
+
+  /** PROBE, then every sample read back in MTU-sized pieces (several in flight). */
+  async probeSamples(q: ProbeRequest): Promise<ProbeSamples> {
+    const p = await this.probe(q);
+    const piece = Math.max(1, this.info0().mtu - 64);
+    const data = new Uint8Array(p.bytes);
+    const jobs: Promise<void>[] = [];
+    let reads = 0;
+    for (let off = 0; off < p.bytes; off += piece) {
+      const len = Math.min(piece, p.bytes - off);
+      reads++;
+      jobs.push(this.probeRead(off, len).then((b) => data.set(b, off)));
+      // keep the responses in flight within what the host wants to wait for at once
+      if (jobs.length >= 4) await Promise.all(jobs.splice(0));
+    }
+    await Promise.all(jobs);
+    return { ...p, data, reads };
   }
 
   // ----- RUN -----------------------------------------------------------------------------

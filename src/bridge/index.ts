@@ -18,7 +18,8 @@
  *   board-process.ts                the firmware's host build (gle_board) as a child process
  */
 export {
-  BoardClient, BridgeError, imageFormatVersion,
+  BoardClient, BridgeError, adcValue, imageFormatVersion,
+  type AdcInfo, type AnalogInfo, type ProbeObserve, type ProbeRequest, type ProbeResult, type ProbeSamples,
   type BoardInfo, type BoardState, type BoardStats, type BridgeFailure, type ClientOptions, type NetworkShape, type RunOptions,
   type RunResult, type RunStepsOptions, type SlotFill, type SlotState, type UploadOptions, type UploadProgress, type UploadResult,
   type VerifyResult,

@@ -25,6 +25,10 @@ export const MsgType = {
   CONFIRM: 0x21,
   RESET: 0x22,
   RUN: 0x30,
+  TRIM_SET: 0x40,
+  TRIM_GET: 0x41,
+  PROBE: 0x42,
+  PROBE_READ: 0x43,
 } as const;
 export type MsgTypeName = keyof typeof MsgType;
 export type MsgTypeCode = (typeof MsgType)[MsgTypeName];
@@ -62,4 +66,4 @@ export function statusName(code: number): string {
 }
 
 /** Capabilities a board may list in INFO. */
-export type Capability = 'run-samples' | 'run-steps' | 'record' | 'pace';
+export type Capability = 'run-samples' | 'run-steps' | 'record' | 'pace' | 'analog' | 'probe';
