@@ -20,3 +20,4 @@ export {
   readCalibration, writeCalibration, type BoardCalibration, type CalibrationStats, type LayerCalibration, type ParamCalibration, type Spread,
 } from './file.js';
 export { CalibrationInterrupted, calibrateBoard, type CalibrateOptions, type CalibrateResult } from './run.js';
+export { applyBoardCalibration, type AppliedCalibration } from './apply.js';

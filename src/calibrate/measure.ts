@@ -150,7 +150,7 @@ function medianOver(runs: Float64Array[]): Float64Array {
 /**
  * The probe settings for these targets and this ADC (the readout step): static levels that
  * put the targeted membrane at 30 % and 70 % of the ADC's reliable span, a step level that
- * puts it at 75 % of the span where the rate can also be inverted, and windows of 30 (static)
+ * puts it at 85 % of the span where the rate can also be inverted, and windows of 30 (static)
  * and 6 (step) of the largest targeted tau_m.
  * Each layer's ADC codes stand for values in its own range (INFO analog.ranges).
  */
@@ -165,7 +165,7 @@ export function planProbes(targets: CalibrationTargets, analog: AnalogInfo): Pro
     staticLevels.push([level(lo + 0.3 * (hi - lo), g, o), level(lo + 0.7 * (hi - lo), g, o)]);
     const [plo, phi] = phiRange(l.phi);
     const ilo = Math.max(lo, plo, o), ihi = Math.min(hi, phi);
-    stepLevel.push(level(ilo + 0.75 * (ihi - ilo), g, o));
+    stepLevel.push(level(ilo + 0.85 * (ihi - ilo), g, o));
   }
   const steps = (k: number): number => Math.max(16, Math.min(4096, Math.ceil(k * tauMax)));
   return { staticLevels, stepLevel, staticSteps: steps(30), stepSteps: steps(6) };

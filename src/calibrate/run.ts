@@ -29,7 +29,7 @@ export interface CalibrateOptions {
   force?: boolean;
   /** the cache directory (default cacheDirectory()) */
   cacheDir?: string;
-  /** measurements per round during the search (default 1) */
+  /** measurements per round during the search: of gain and offset (default 1); of the time constants twice as many */
   repeats?: number;
   /** measurements per code at the end of the search and in the final check (default 3) */
   finalRepeats?: number;
@@ -233,8 +233,8 @@ async function runStage(stage: Stage, ctx: StageContext): Promise<void> {
       return;
     }
     case 'offset+gain': return searchStage(ctx, stage, ['offset', 'gain'], (codes) => prober.measureStatic(codes, ctx.opts.repeats ?? 1));
-    case 'tauM': return searchStage(ctx, stage, ['tauM'], (codes) => prober.measureStep(codes, ctx.opts.repeats ?? 1));
-    case 'tauR': return searchStage(ctx, stage, ['tauR'], (codes) => prober.measureStep(codes, ctx.opts.repeats ?? 1));
+    case 'tauM': return searchStage(ctx, stage, ['tauM'], (codes) => prober.measureStep(codes, 2 * (ctx.opts.repeats ?? 1)));
+    case 'tauR': return searchStage(ctx, stage, ['tauR'], (codes) => prober.measureStep(codes, 2 * (ctx.opts.repeats ?? 1)));
     case 'check': {
       ctx.opts.onProgress?.(stage, 0);
       const e = await measureAll(ctx, Uint16Array.from(p.codes), finalRepeats);

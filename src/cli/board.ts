@@ -48,6 +48,30 @@ function formatInfo(i: BoardInfo): string {
 /** STATE for JSON: hashes as hex. */
 const stateJson = (s: BoardState): object => ({ ...s, slots: s.slots.map((x) => ({ ...x, hash: x.hash === null ? null : Buffer.from(x.hash).toString('hex') })) });
 
+interface BoardStartOptions {
+  flash: string; link?: string; pace?: boolean; slotSize?: number; mtu?: number;
+  analog?: boolean; seed?: number; noiseOff?: boolean; truthOut?: string; broken?: string;
+}
+
+/** gle_board's analog options, checked here so that a mistake is named before the board starts. */
+function analogArgs(o: BoardStartOptions): string[] {
+  const given = (['seed', 'noiseOff', 'truthOut', 'broken'] as const).filter((k) => o[k] !== undefined);
+  if (!o.analog) {
+    if (given.length > 0) throw new GlekitError(`option --${given[0].replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}: only with --analog`);
+    return [];
+  }
+  if (o.seed === undefined) throw new GlekitError('option --analog: needs --seed S (the chip\'s mismatch)');
+  const args = ['--analog', '--seed', String(o.seed)];
+  if (o.noiseOff) args.push('--noise-off');
+  if (o.truthOut !== undefined) args.push('--truth-out', resolve(o.truthOut));
+  if (o.broken !== undefined) {
+    const f = Number(o.broken);
+    if (o.broken.trim() === '' || !(f >= 0 && f <= 1)) throw new GlekitError(`option --broken: must be a fraction in 0..1 (got ${JSON.stringify(o.broken)})`);
+    args.push('--broken', String(f));
+  }
+  return args;
+}
+
 function registerBoardStart(program: Command): void {
   program.command('board').description('the emulated board (firmware-bridge\'s host build)')
     .command('start')
@@ -57,10 +81,16 @@ function registerBoardStart(program: Command): void {
     .option('--pace', 'read and write no faster than 8N1 at the baud rate the host sets, as a real UART')
     .option('--slot-size <bytes>', 'bytes per slot', integerOption('slot-size', 4096))
     .option('--mtu <bytes>', 'largest payload per frame', integerOption('mtu', 256))
-    .action(async (o: { flash: string; link?: string; pace?: boolean; slotSize?: number; mtu?: number }) => {
+    .option('--analog', 'an analog board (firmware-bridge/ANALOG.md): trims, probes, ADC read-outs; calibrate it with glekit calibrate')
+    .option('--seed <n>', 'with --analog: the chip\'s mismatch seed', integerOption('seed', 0))
+    .option('--noise-off', 'with --analog: no temporal or read noise')
+    .option('--truth-out <file>', 'with --analog: write the hidden realisation as JSON (for tests and acceptance measurements)')
+    .option('--broken <fraction>', 'with --analog: the fraction of neurons with a trim that cannot reach its target')
+    .action(async (o: BoardStartOptions) => {
       mkdirSync(dirname(resolve(o.flash)), { recursive: true });
       const args = [
         ...(o.link ? ['--link', o.link] : []), ...(o.slotSize ? ['--slot-size', String(o.slotSize)] : []), ...(o.mtu ? ['--mtu', String(o.mtu)] : []),
+        ...analogArgs(o),
       ];
       const board = await BoardProcess.start({ flash: o.flash, pace: o.pace, args });
       process.stdout.write(`port ${board.port}\n`);

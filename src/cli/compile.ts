@@ -1,7 +1,8 @@
 import { resolve } from 'node:path';
 import { Option, type Command } from 'commander';
 import { compileModel, writeDescriptorFile } from '../compile/index.js';
-import { describeDescriptor, formatDescriptorText, formatReport, loadDescriptorFile } from '../descriptor/index.js';
+import { describeDescriptor, descriptorHash, formatDescriptorText, formatReport, loadDescriptorFile } from '../descriptor/index.js';
+import { applyBoardCalibration, targetsFromModel } from '../calibrate/index.js';
 import { emulateTask, type EngineName } from '../target/index.js';
 import { loadProfile } from '../hw/index.js';
 import { loadModel } from '../model/model-file.js';
@@ -33,14 +34,26 @@ export function registerCompileCommands(program: Command): void {
     .addOption(new Option('--calibration <file>').hideHelp().argParser(renamedOption('--calibration', '--range-data', 'it gives range data; "calibration" names board calibration files')))
     .addOption(new Option('--calibration-samples <n>').hideHelp().argParser(renamedOption('--calibration-samples', '--range-samples', 'the samples measure value ranges')))
     .option('--delays <list>', 'per-layer transmission delays in steps, e.g. 0,2')
+    .option('--board-calibration <file>', 'write each neuron\'s trim codes from this board calibration (glekit calibrate) into the descriptor, for an analog board')
     .option('--json', 'print one JSON summary as the last line of stdout')
-    .action((opts: { model: string; hw: string; out: string; precision?: string; rangeData?: string; rangeSamples?: number; delays?: string; json?: boolean }) => {
+    .action((opts: { model: string; hw: string; out: string; precision?: string; rangeData?: string; rangeSamples?: number; delays?: string; boardCalibration?: string; json?: boolean }) => {
       const model = loadModel(opts.model);
       const profile = loadProfile(opts.hw);
       const result = compileModel({
         model, profile, precision: opts.precision, rangeFile: opts.rangeData, rangeSamples: opts.rangeSamples,
         delays: opts.delays === undefined ? undefined : parseDelays(opts.delays),
       });
+      const applied = opts.boardCalibration === undefined ? null
+        : applyBoardCalibration(result.descriptor, opts.boardCalibration, targetsFromModel(model), `model ${opts.model}`);
+      if (applied !== null) {
+        result.bytes = applied.bytes;
+        result.descriptor = applied.descriptor;
+        result.hash = descriptorHash(applied.bytes);
+        result.notes.push(`trim codes of board ${applied.calibration.board.id} (${opts.boardCalibration}) written into every layer`);
+        if (applied.flagged.length > 0) {
+          result.notes.push(`${applied.flagged.length} neurons are not calibrated on that board (their codes are the best found): ${applied.flagged.map((f) => `${f.layer}:${f.neuron}(${f.params.join(',')})`).join(' ')}`);
+        }
+      }
       writeDescriptorFile(opts.out, result.bytes);
       const human = [
         `compiled ${opts.model} for ${profile.name} (precision ${result.descriptor.header.precision}): ${resolve(opts.out)}, ${result.bytes.length} bytes, ${result.hash}`,
@@ -54,6 +67,7 @@ export function registerCompileCommands(program: Command): void {
         descriptor: resolve(opts.out), descriptorHash: result.hash, bytes: result.bytes.length, profile: profile.name,
         precision: result.descriptor.header.precision, modelHash: model.contentHash, rangeData: result.rangeSource,
         placement: result.placement, footprintBytes: result.footprint, memoryBytes: result.memoryBytes, report: result.report, notes: result.notes,
+        boardCalibration: applied === null ? null : { file: resolve(opts.boardCalibration!), board: applied.calibration.board, contentHash: applied.calibration.contentHash, flagged: applied.flagged },
       }, human);
     });
 

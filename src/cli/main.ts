@@ -13,6 +13,7 @@ import { registerHwCommands } from './hw.js';
 import { registerRobustnessCommand } from './robustness.js';
 import { registerBoardCommands } from './board.js';
 import { registerDemoCommand } from './demo.js';
+import { registerCalibrateCommands } from './calibrate.js';
 import { registerNirCommands } from './nir.js';
 import { VERSION } from '../version.js';
 
@@ -31,6 +32,7 @@ registerHwCommands(program);
 registerRobustnessCommand(program);
 registerBoardCommands(program);
 registerDemoCommand(program);
+registerCalibrateCommands(program);
 registerNirCommands(program);
 
 program.parseAsync(process.argv).catch((err: unknown) => {

@@ -54,7 +54,7 @@ function nonlinearityToWire(n: Nonlinearity): Record<string, unknown> {
 }
 
 function layerToWire(l: DescriptorLayer): Record<string, unknown> {
-  return {
+  const wire: Record<string, unknown> = {
     nIn: l.nIn,
     nOut: l.nOut,
     phi: l.phi,
@@ -74,6 +74,8 @@ function layerToWire(l: DescriptorLayer): Record<string, unknown> {
     nonlinearity: nonlinearityToWire(l.nonlinearity),
     placement: l.placement === null ? null : { ...l.placement },
   };
+  if (l.trims !== undefined) wire.trims = le16(l.trims);
+  return wire;
 }
 
 // Records (msgpackr's extension for repeated shapes) would make the file unreadable to
@@ -177,7 +179,15 @@ function readLayer(f: Field): DescriptorLayer {
       cores: pf.child('cores').number({ integer: true, min: 0 }),
     };
   }
+  const tf = f.child('trims');
+  let trims: Uint16Array | undefined;
+  if (tf.value !== undefined && tf.value !== null) {
+    const tv = binOf(tf, 2, 4 * nOut);
+    trims = new Uint16Array(4 * nOut);
+    for (let i = 0; i < trims.length; i++) trims[i] = tv.getUint16(2 * i, true);
+  }
   return {
+    ...(trims === undefined ? {} : { trims }),
     nIn,
     nOut,
     phi: f.child('phi').string(),

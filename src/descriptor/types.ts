@@ -50,6 +50,12 @@ export interface DescriptorLayer {
   rho: Uint16Array;
   nonlinearity: Nonlinearity;
   placement: Placement | null;
+  /**
+   * an analog board's trim codes (PROTOCOL.md §6): 4 x nOut, parameter-major (tauM, tauR,
+   * gain, offset); absent unless compiled with a board calibration (the key is then not
+   * written, so descriptors without trims keep their bytes and hashes)
+   */
+  trims?: Uint16Array;
 }
 
 export interface DescriptorHeader {

@@ -69,10 +69,24 @@ export function checkFitsBoard(info: BoardInfo, bytes: Uint8Array, path: string,
   }
 }
 
+/**
+ * A descriptor compiled with a board calibration (--board-calibration) carries that board's
+ * trims: refused on any other board, naming both.
+ */
+export function checkCalibratedFor(info: BoardInfo, headerInfo: Record<string, unknown>, path: string, port: string): void {
+  const bc = headerInfo.boardCalibration as { board?: unknown } | undefined;
+  if (bc === undefined || bc === null || typeof bc.board !== 'string') return;
+  if (bc.board !== info.boardId) {
+    throw new GlekitError(`port ${port}: deploy ${path}: the descriptor carries the trim codes of board ${bc.board}, this board is ${info.boardId}: compile it with this board's calibration (glekit calibrate --port ${port} ...)`);
+  }
+}
+
 export async function deployDescriptor(client: BoardClient, path: string, bytes: Uint8Array, mode: 'test' | 'permanent',
   onProgress?: (p: UploadProgress) => void): Promise<DeployResult> {
-  checkFitsBoard(await client.info(), bytes, path, client.port);
-  decodeDescriptor(bytes, path);
+  const info = await client.info();
+  checkFitsBoard(info, bytes, path, client.port);
+  const d = decodeDescriptor(bytes, path);
+  checkCalibratedFor(info, d.header.info, path, client.port);
   const sha256 = imageSha256(bytes);
   const before = await client.state();
   const running = before.slots.find((s) => s.slot === before.active);
