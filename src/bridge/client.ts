@@ -910,13 +910,14 @@ export class BoardClient {
       return { off: E, done };
     };
 
-    // offset 0 alone first: the board answers how much of this image it already holds
+    // offset 0 without data first: the board answers how much of this image it already
+    // holds (a new image: it erases the slot and answers 0), so the erase is a step of its own
     let frames = 0;
     let resent = 0;
     let goBacks = 0;
-    const first = answer(await request(0, Math.min(firstChunk, len)), 0);
+    const first = answer(await request(0, 0), 0);
     frames++;
-    const resumedFrom = first.off === Math.min(firstChunk, len) ? 0 : first.off;
+    const resumedFrom = first.off;
     let acked = first.off;
     opts.onProgress?.({ acked, total: len });
     const result = (): UploadResult => ({
@@ -932,6 +933,8 @@ export class BoardClient {
       let inflight = 0;
       let inflightBytes = 0;
       let finished = false;
+      let lastGoBack = -1;
+      let stalls = 0;
       const inEpoch: { seq: number }[] = [];
       const finish = (err?: Error): void => {
         if (finished) return;
@@ -979,6 +982,12 @@ export class BoardClient {
             }
             if (myEpoch === epoch && a.off !== off + n) {
               // a chunk was lost (or this one came twice): everything in flight is stale
+              if (a.off <= lastGoBack && ++stalls > 16) {
+                finish(new BridgeError(this.port, `UPLOAD slot ${slot} off ${off}`, 'protocol', `the board keeps answering offset ${a.off}: no progress after ${stalls} tries`));
+                return;
+              }
+              if (a.off > lastGoBack) stalls = 0;
+              lastGoBack = a.off;
               goBacks++;
               epoch++;
               for (const s of inEpoch) this.abandon(s);
