@@ -7,10 +7,12 @@ import { mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { BoardProcess, type BoardState, type BoardInfo } from '../bridge/index.js';
-import { deployDescriptor, hilCompare, revertBoard, withBoard, type ConnectOptions } from '../device/index.js';
+import { deployDescriptor, hilCompare, hilTrain, revertBoard, withBoard, type ConnectOptions } from '../device/index.js';
 import { GlekitError } from '../util/errors.js';
 import { createProgress } from '../util/progress.js';
-import { integerOption, printResult } from './options.js';
+import { integerOption, positiveOption, printResult } from './options.js';
+import { loadModel, saveModel } from '../model/model-file.js';
+import { applyBoardCalibration, targetsFromModel } from '../calibrate/index.js';
 import { recordBoard } from '../nir/index.js';
 import { checkOutputFile } from '../util/files.js';
 
@@ -160,7 +162,9 @@ function registerDeploy(program: Command): void {
 }
 
 function registerHil(program: Command): void {
-  withPort(program.command('hil').description('hardware in the loop').command('compare')
+  const hil = program.command('hil').description('hardware in the loop');
+  registerHilTrain(hil);
+  withPort(hil.command('compare')
     .description('run a task\'s split on the board and on the TypeScript emulator and compare every read-out code'))
     .requiredOption('--descriptor <file>', 'the .gled file the board runs')
     .requiredOption('--task <name>', 'yinyang | mnist | mnist1d')
@@ -181,6 +185,44 @@ function registerHil(program: Command): void {
         `; ${Math.round(r.stepsPerSecond)} steps/s on the board`;
       printResult(!!o.json, r, o.json ? '' : human);
       if (!r.equal) process.exitCode = 2;
+    });
+}
+
+function registerHilTrain(hil: Command): void {
+  withPort(hil.command('train')
+    .description('train with the board in the loop: forward pass and states from the board, LE updates on the host, re-upload per batch, confirm or revert per epoch'))
+    .requiredOption('--model <file>', 'the model to start from (LE, tau_r = tau_m)')
+    .requiredOption('--task <name>', 'yinyang | mnist | mnist1d')
+    .option('--hw <profile>', 'the profile the images are compiled for', 'fpga-fixed16')
+    .option('--epochs <n>', 'epochs', integerOption('epochs', 1), 3)
+    .option('--lr <lr>', 'learning rate (the model\'s optimizer; default 1e-3, as robustness --chip-lr)', positiveOption('lr'), 1e-3)
+    .option('--batch <n>', 'batch size (default: the model\'s)', integerOption('batch', 1))
+    .option('--board-calibration <file>', 'compile every image with this board calibration\'s trim codes')
+    .option('--train-limit <n>', 'training samples per epoch (default: all)', integerOption('train-limit', 1))
+    .option('--seed <n>', 'seed of the data order', integerOption('seed', 0), 1)
+    .option('--checkpoint <file>', 'the checkpoint written after every epoch (default: OUT.hil-checkpoint.json, else hil-checkpoint.json)')
+    .option('--resume', 'continue from the checkpoint')
+    .option('--out <file>', 'write the trained model here')
+    .action(async (o: PortOptions & { model: string; task: string; hw: string; epochs: number; lr: number; batch?: number; boardCalibration?: string;
+      trainLimit?: number; seed: number; checkpoint?: string; resume?: boolean; out?: string }) => {
+      const model = loadModel(o.model);
+      if (o.out !== undefined) checkOutputFile('--out', o.out, [{ option: '--model', path: o.model }]);
+      const batch = o.batch ?? (typeof model.training.batchSize === 'number' ? model.training.batchSize : 32);
+      const checkpoint = o.checkpoint ?? (o.out !== undefined ? `${o.out}.hil-checkpoint.json` : 'hil-checkpoint.json');
+      const r = await hilTrain({
+        port: o.port, modelPath: o.model, model, task: o.task, profile: o.hw, epochs: o.epochs, lr: o.lr, batchSize: batch,
+        patchImage: o.boardCalibration === undefined ? undefined
+          : (d) => applyBoardCalibration(d, o.boardCalibration!, targetsFromModel(model), `model ${o.model}`).bytes,
+        trainLimit: o.trainLimit, seed: o.seed, checkpoint, resume: !!o.resume, connect: connectOptions(o),
+        note: (line) => process.stderr.write(line + '\n'),
+      });
+      if (o.out !== undefined) saveModel(o.out, r.model);
+      const { model: _m, ...summary } = r;
+      const human = `hil train on board ${r.board}${r.analog ? ' (analog)' : ''}: test accuracy ${(100 * r.initialTestAccuracy).toFixed(1)} % -> ${(100 * r.testAccuracy).toFixed(1)} % ` +
+        `after ${r.epochs} epochs (best validation ${(100 * r.bestValidationAccuracy).toFixed(1)} %); ${r.upload.count} uploads of ${Math.round(r.upload.bytes)} bytes, ` +
+        `${(1000 * r.upload.meanSeconds).toFixed(0)} ms each (+ ${(1000 * r.upload.meanCompileSeconds).toFixed(0)} ms compile); ${r.seconds.toFixed(0)} s` +
+        (o.out !== undefined ? `; model ${resolve(o.out)}` : '');
+      printResult(!!o.json, summary, o.json ? '' : human);
     });
 }
 

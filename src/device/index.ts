@@ -8,3 +8,7 @@ export {
   type ConnectOptions, type DeployResult, type HilCompareRequest, type HilCompareSummary,
 } from './deploy.js';
 export { formatDemo, runDemo, type DemoRequest, type DemoSummary } from './demo.js';
+export {
+  checkHostUpdateApplies, hilTrain, hostGradients, phiPrimeFromRate, rateTolerance, statesToValues, withParameters,
+  type HilEpoch, type HilTrainRequest, type HilTrainSummary, type HostNetwork, type RecordedBatch,
+} from './hil-train.js';
