@@ -10,12 +10,18 @@
  * port and the request, e.g.
  *   port /dev/pts/7: UPLOAD slot 1 off 4096: no response in 620 ms after 3 attempts
  */
-import { createHash, randomInt } from 'node:crypto';
+import { randomInt } from 'node:crypto';
 import { GlekitError } from '../util/errors.js';
 import { VERSION } from '../version.js';
 import { FrameEncoder, FrameReader, isResponse, packPayload, unpackPayload, wireBytes, type Frame, type WireValue } from './frame.js';
 import { MsgType, PROTOCOL_VERSION, Status, statusName, typeName } from './protocol.js';
 import type { Transport } from './transport.js';
+import { BridgeError, type BridgeFailure, type Body, type Fields, type Link, type RequestSpec, type Response } from './request.js';
+import { runFrames, type RunOutcome } from './run.js';
+import { uploadImage, type UploadOptions, type UploadResult } from './upload.js';
+
+export { BridgeError, type BridgeFailure } from './request.js';
+export { imageFormatVersion, type UploadOptions, type UploadProgress, type UploadResult } from './upload.js';
 
 // ---------------------------------------------------------------------------------------
 // what the board says
@@ -155,38 +161,6 @@ export interface VerifyResult {
   network: NetworkShape;
 }
 
-export interface UploadProgress {
-  /** bytes the board holds */
-  acked: number;
-  total: number;
-}
-
-export interface UploadOptions {
-  onProgress?: (p: UploadProgress) => void;
-  /** most UPLOAD frames in flight (default: as many as fit the board's rxBuffer, at most 16) */
-  window?: number;
-  /** chunk bytes (default and maximum: what fits the board's MTU) */
-  chunkSize?: number;
-}
-
-export interface UploadResult {
-  slot: number;
-  bytes: number;
-  /** hex SHA-256 of the image */
-  sha256: string;
-  /** the offset the board held at the start (> 0: the upload resumed) */
-  resumedFrom: number;
-  /** UPLOAD frames answered */
-  frames: number;
-  /** go-back-N restarts after a lost or out-of-order chunk */
-  goBacks: number;
-  /** image bytes sent more than once */
-  resentBytes: number;
-  chunkSize: number;
-  window: number;
-  ms: number;
-}
-
 export interface RunOptions {
   /** the network's sizes; default: VERIFY of the active slot (cached per boot and image) */
   shape?: NetworkShape;
@@ -236,21 +210,8 @@ export interface ClientOptions {
   hostName?: string;
 }
 
-/** Why a request failed: a status from the board, or the host's own reasons. */
-export type BridgeFailure = keyof typeof Status | 'closed' | 'protocol' | 'refused';
-
-/** A request that failed; the message is one line naming the port and the request. */
-export class BridgeError extends GlekitError {
-  constructor(readonly port: string, readonly request: string, readonly failure: BridgeFailure, readonly detail: string, readonly status?: number) {
-    super(`port ${port}: ${request}: ${detail}`);
-    this.name = 'BridgeError';
-  }
-}
-
 // ---------------------------------------------------------------------------------------
 // reading responses
-
-type Body = Record<string, unknown>;
 
 class FieldReader {
   constructor(private readonly b: Body, private readonly fail: (msg: string) => never) {}
@@ -396,58 +357,8 @@ function parseNetwork(r: FieldReader): NetworkShape {
   };
 }
 
-/**
- * The descriptor format version of a .gled image (its second map entry), without
- * checking anything else: the board's loader is the judge of the rest. null when the
- * bytes do not start like a descriptor.
- */
-export function imageFormatVersion(b: Uint8Array): number | null {
-  let p = 0;
-  const t = b[p++];
-  if (t === undefined) return null;
-  if (t === 0xde) p += 2;
-  else if (t === 0xdf) p += 4;
-  else if (t < 0x80 || t > 0x8f) return null;
-  const str = (): string | null => {
-    const c = b[p];
-    if (c === undefined || c < 0xa0 || c > 0xbf) return null;
-    const n = c & 0x1f;
-    const s = Buffer.from(b.subarray(p + 1, p + 1 + n)).toString('latin1');
-    p += 1 + n;
-    return s;
-  };
-  if (str() !== 'magic' || str() !== 'GLED' || str() !== 'formatVersion') return null;
-  const c = b[p];
-  if (c === undefined) return null;
-  if (c <= 0x7f) return c;
-  const width = c === 0xcc ? 1 : c === 0xcd ? 2 : c === 0xce ? 4 : 0;
-  if (width === 0 || p + 1 + width > b.length) return null;
-  let v = 0;
-  for (let i = 1; i <= width; i++) v = v * 256 + b[p + i];
-  return v;
-}
-
 // ---------------------------------------------------------------------------------------
 // requests in flight
-
-interface Response {
-  status: number;
-  body: Body;
-  frame: Frame;
-}
-
-interface RequestSpec {
-  type: number;
-  payload: Record<string, WireValue>;
-  /** "UPLOAD slot 1 off 4096": built only when needed */
-  label: () => string;
-  /** the largest response, payload bytes */
-  responseBytes: number;
-  /** the board's work, ms */
-  workMs: number;
-  /** told the round-trip time of an answer to the first attempt sent with nothing else in flight */
-  measure?: (elapsedMs: number, wireBytes: number) => void;
-}
 
 interface Pending {
   seq: number;
@@ -466,22 +377,7 @@ interface Pending {
   reject: (e: Error) => void;
 }
 
-const UPLOAD_RESPONSE_BYTES = 64;
 const DEFAULT_RESPONSE_BYTES = 2048;
-const RUN_OVERHEAD = 64;
-
-/** msgpack bin header size for n bytes. */
-const binHeader = (n: number): number => (n < 256 ? 2 : n < 65536 ? 3 : 5);
-
-/** Little-endian int32 codes as bytes (a view when the host is little-endian). */
-function int32Bytes(a: Int32Array): Uint8Array {
-  if (LITTLE_ENDIAN) return new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
-  const out = new Uint8Array(a.length * 4);
-  const dv = new DataView(out.buffer);
-  for (let i = 0; i < a.length; i++) dv.setInt32(4 * i, a[i], true);
-  return out;
-}
-const LITTLE_ENDIAN = new Uint8Array(Uint16Array.of(1).buffer)[0] === 1;
 
 /**
  * A board on the other end of a transport. Create with `BoardClient.open(transport)`,
@@ -502,6 +398,8 @@ export class BoardClient {
   private shapeCache: { key: string; shape: NetworkShape } | null = null;
   private stepMs: number;
   private helloSent = false;
+  /** what the upload and RUN pipelines (upload.ts, run.ts) use */
+  private readonly link: Link;
   private closedByHost = false;
 
   /** HELLO's answer; refreshed by info() */
@@ -528,6 +426,14 @@ export class BoardClient {
       baudRate: options.baudRate ?? 0,
     };
     this.stepMs = this.opts.stepMs;
+    this.link = {
+      port: transport.path,
+      send: (spec) => this.send(spec),
+      abandon: (p) => this.abandon(p),
+      checkStatus: (r, label) => this.checkStatus(r, label),
+      fields: (r, label) => this.reader_(r, label),
+      lineMs: (bytes) => this.lineMs(bytes),
+    };
     this.seq = (options.firstSeq ?? randomInt(0, 0x10000)) & 0xffff;
     this.reader = new FrameReader(65535);
     transport.onData((chunk) => this.reader.push(chunk, (f) => this.onFrame(f)));
@@ -846,174 +752,17 @@ export class BoardClient {
 
   // ----- UPLOAD --------------------------------------------------------------------------
 
-  /** The largest chunk that fits the MTU at any offset. */
-  private chunkLimit(slot: number, first: boolean): number {
-    const mtu = this.info0().mtu;
-    const probe: Record<string, WireValue> = first
-      ? { slot, off: 0, len: 0xffffffff, sha: new Uint8Array(32), data: new Uint8Array(0) }
-      : { slot, off: 0xffffffff, data: new Uint8Array(0) };
-    const overhead = packPayload(probe).length - 2; // the empty bin's header is counted below
-    let n = mtu - overhead - 2;
-    while (n > 0 && overhead + binHeader(n) + n > mtu) n--;
-    return n;
-  }
-
   /**
    * UPLOAD an image to a slot: refuses before sending a byte when it is larger than the
    * board's slots or of a descriptor format version the board does not read; resumes
    * what the board already holds of the same image; pipelines chunks within the board's
    * rxBuffer and goes back to the board's offset after a lost chunk. Resolves when the
-   * board reports `done` (all bytes in, SHA-256 equal).
+   * board reports `done` (all bytes in, SHA-256 equal). See upload.ts.
    */
   async upload(slot: number, image: Uint8Array, opts: UploadOptions = {}): Promise<UploadResult> {
-    const t0 = performance.now();
     const info = this.info0();
-    const label0 = `UPLOAD slot ${slot}`;
-    this.checkSlot(slot, label0);
-    if (image.length > info.slotSize) {
-      this.fail(label0, 'NOMEM', `the image is ${image.length} bytes, the board's slots hold ${info.slotSize} bytes`, Status.NOMEM);
-    }
-    if (image.length === 0) this.fail(label0, 'refused', 'the image is empty');
-    const version = imageFormatVersion(image);
-    if (version === null) this.fail(label0, 'refused', 'the image is not a glekit descriptor (no GLED magic and format version at its start)');
-    if (!info.formats.includes(version)) {
-      this.fail(label0, 'NOTSUP', `the descriptor's format version ${version} is not one the board reads (${info.formats.join(', ') || 'none'})`, Status.NOTSUP);
-    }
-    const sha = createHash('sha256').update(image).digest();
-    const len = image.length;
-    const chunk = Math.max(1, Math.min(opts.chunkSize ?? Infinity, this.chunkLimit(slot, false)));
-    const firstChunk = Math.max(1, Math.min(chunk, this.chunkLimit(slot, true)));
-    const frameWire = wireBytes(chunk + 32);
-    const fitRx = Math.max(1, Math.floor(info.rxBuffer / frameWire));
-    const window = Math.max(1, Math.min(opts.window ?? Math.min(16, fitRx), fitRx));
-    const workMs = (n: number): number => n / this.opts.flashBytesPerMs + n / this.opts.hashBytesPerMs;
-
-    const request = (off: number, n: number): Promise<Response> & { seq: number } => {
-      const data = image.subarray(off, off + n);
-      const payload: Record<string, WireValue> = off === 0 ? { slot, off, len, sha, data } : { slot, off, data };
-      const last = off + n === len;
-      return this.send({
-        type: MsgType.UPLOAD, payload, label: () => `UPLOAD slot ${slot} off ${off}`, responseBytes: UPLOAD_RESPONSE_BYTES,
-        workMs: workMs(n) + (off === 0 ? this.opts.eraseMs : 0) + (last ? len / this.opts.hashBytesPerMs : 0),
-      });
-    };
-    const answer = (r: Response, off: number): { off: number; done: boolean } => {
-      const label = (): string => `UPLOAD slot ${slot} off ${off}`;
-      if (r.status === Status.CORRUPT) {
-        this.fail(label(), 'CORRUPT', `CORRUPT: the ${len} bytes the board holds do not match their SHA-256; the board erased slot ${slot} (${String(r.body.reason ?? '')})`, r.status);
-      }
-      this.checkStatus(r, label);
-      const f = this.reader_(r, label);
-      const E = f.int('off');
-      const done = f.bool('done');
-      if (E < 0 || E > len) this.fail(label(), 'protocol', `the board expects offset ${E} of a ${len}-byte image`);
-      return { off: E, done };
-    };
-
-    // offset 0 without data first: the board answers how much of this image it already
-    // holds (a new image: it erases the slot and answers 0), so the erase is a step of its own
-    let frames = 0;
-    let resent = 0;
-    let goBacks = 0;
-    const first = answer(await request(0, 0), 0);
-    frames++;
-    const resumedFrom = first.off;
-    let acked = first.off;
-    opts.onProgress?.({ acked, total: len });
-    const result = (): UploadResult => ({
-      slot, bytes: len, sha256: sha.toString('hex'), resumedFrom, frames, goBacks, resentBytes: resent, chunkSize: chunk, window,
-      ms: performance.now() - t0,
-    });
-    if (first.done) return result();
-
-    await new Promise<void>((resolve, reject) => {
-      let sendOff = first.off;
-      let maxSent = first.off;
-      let epoch = 0;
-      let inflight = 0;
-      let inflightBytes = 0;
-      let finished = false;
-      let lastGoBack = -1;
-      let stalls = 0;
-      const inEpoch: { seq: number }[] = [];
-      const finish = (err?: Error): void => {
-        if (finished) return;
-        finished = true;
-        for (const q of inEpoch) this.abandon(q);
-        if (err) reject(err);
-        else resolve();
-      };
-      const pump = (): void => {
-        while (!finished && sendOff < len && inflight < window && (inflight === 0 || inflightBytes + frameWire <= info.rxBuffer)) {
-          const off = sendOff;
-          const n = Math.min(off === 0 ? firstChunk : chunk, len - off);
-          sendOff += n;
-          if (off < maxSent) resent += Math.min(n, maxSent - off);
-          maxSent = Math.max(maxSent, off + n);
-          const myEpoch = epoch;
-          inflight++;
-          inflightBytes += frameWire;
-          const q = request(off, n);
-          inEpoch.push(q);
-          q.then((r) => {
-            inflight--;
-            inflightBytes -= frameWire;
-            frames++;
-            if (finished) return;
-            let a: { off: number; done: boolean };
-            try {
-              a = answer(r, off);
-            } catch (e) {
-              finish(e as Error);
-              return;
-            }
-            if (a.done) {
-              acked = len;
-              opts.onProgress?.({ acked, total: len });
-              finish();
-              return;
-            }
-            if (a.off === len) {
-              finish(new BridgeError(this.port, `UPLOAD slot ${slot} off ${off}`, 'protocol', `the board holds all ${len} bytes but does not report done`));
-              return;
-            }
-            if (a.off > acked || myEpoch === epoch) {
-              if (a.off !== acked) { acked = a.off; opts.onProgress?.({ acked, total: len }); }
-            }
-            if (myEpoch === epoch && a.off !== off + n) {
-              // a chunk was lost (or this one came twice): everything in flight is stale
-              if (a.off <= lastGoBack && ++stalls > 16) {
-                finish(new BridgeError(this.port, `UPLOAD slot ${slot} off ${off}`, 'protocol', `the board keeps answering offset ${a.off}: no progress after ${stalls} tries`));
-                return;
-              }
-              if (a.off > lastGoBack) stalls = 0;
-              lastGoBack = a.off;
-              goBacks++;
-              epoch++;
-              for (const s of inEpoch) this.abandon(s);
-              inEpoch.length = 0;
-              sendOff = a.off;
-            }
-            pump();
-          }, (e: Error) => {
-            inflight--;
-            inflightBytes -= frameWire;
-            if (finished) return;
-            if (myEpoch !== epoch && !(e instanceof BridgeError && e.failure === 'closed')) { pump(); return; }
-            finish(e);
-          });
-        }
-        if (!finished && inflight === 0 && sendOff >= len) {
-          // every chunk sent and answered, yet not done: ask again from the board's offset
-          sendOff = acked;
-          epoch++;
-          if (sendOff < len) pump();
-          else finish(new BridgeError(this.port, label0, 'protocol', `all ${len} bytes sent, the board does not report done`));
-        }
-      };
-      pump();
-    });
-    return result();
+    const o = this.opts;
+    return uploadImage(this.link, { ...info, flashBytesPerMs: o.flashBytesPerMs, hashBytesPerMs: o.hashBytesPerMs, eraseMs: o.eraseMs }, slot, image, opts);
   }
 
   // ----- analog boards: TRIM_SET, TRIM_GET, PROBE, PROBE_READ (PROTOCOL.md §6) ----------
@@ -1132,7 +881,7 @@ export class BoardClient {
     if (x.length % perSample !== 0) this.fail('RUN samples', 'refused', `${x.length} input codes are not whole samples of ${perSample}`);
     const total = x.length / perSample;
     const y = new Float64Array(total * shape.outputSize);
-    const r = await this.runFrames('samples', x, total, perSample, shape, shape.outputSize * 8, shape.stepsPerSample, opts, false, (rf, first, n) => {
+    const r = await this.runFrames('samples', x, total, perSample, shape.outputSize * 8, shape.stepsPerSample, opts, false, (rf, first, n) => {
       const b = rf.bin('y');
       if (b.length !== n * shape.outputSize * 8) this.fail(`RUN samples first ${first} n ${n}`, 'protocol', `y holds ${b.length} bytes, expected ${n * shape.outputSize * 8}`);
       const dv = new DataView(b.buffer, b.byteOffset, b.byteLength);
@@ -1157,7 +906,7 @@ export class BoardClient {
     }
     const total = x.length / shape.inputSize;
     const y = new Int32Array(total * shape.outputSize);
-    const r = await this.runFrames('steps', x, total, shape.inputSize, shape, shape.outputSize * 4, 1, opts, opts.reset === true, (rf, first, n) => {
+    const r = await this.runFrames('steps', x, total, shape.inputSize, shape.outputSize * 4, 1, opts, opts.reset === true, (rf, first, n) => {
       const b = rf.bin('y');
       if (b.length !== n * shape.outputSize * 4) this.fail(`RUN steps first ${first} n ${n}`, 'protocol', `y holds ${b.length} bytes, expected ${n * shape.outputSize * 4}`);
       const dv = new DataView(b.buffer, b.byteOffset, b.byteLength);
@@ -1167,185 +916,21 @@ export class BoardClient {
     return { y, states: r.states, frames: r.frames };
   }
 
-  /**
-   * The RUN loop of both modes: frames of up to `batch` units (samples or steps) kept in
-   * flight within the window and the board's rxBuffer. Samples are independent, so a
-   * retry is always harmless. Steps are ordered: a BADSTATE stops sending; when the
-   * window has drained, sending resumes at the first frame without an answer if the
-   * board is there, else (its answer is lost for good) from the reset or not at all.
-   */
+  /** The RUN loop of both modes (run.ts). */
   private async runFrames(
-    mode: 'samples' | 'steps', x: Int32Array, total: number, unitCodes: number, shape: NetworkShape, unitOutBytes: number,
-    stepsPerUnit: number, opts: RunOptions, resetAtStart: boolean,
-    take: (rf: FieldReader, first: number, n: number) => void,
-  ): Promise<{ frames: number; states?: Int32Array }> {
+    mode: 'samples' | 'steps', x: Int32Array, total: number, unitCodes: number, unitOutBytes: number, stepsPerUnit: number,
+    opts: RunOptions, resetAtStart: boolean, take: (f: Fields, first: number, n: number) => void,
+  ): Promise<RunOutcome> {
     const info = this.info0();
-    const mtu = info.mtu;
-    let stateWords = opts.stateWordsPerStep ?? (opts.record ? -1 : 0);
-    const unitStateBytes = (): number => Math.max(0, stateWords) * 4 * stepsPerUnit;
-    const maxUnits = (): number => {
-      const byIn = Math.floor((mtu - RUN_OVERHEAD) / (unitCodes * 4));
-      const byOut = Math.floor((mtu - RUN_OVERHEAD) / (unitOutBytes + unitStateBytes()));
-      const cap = Math.min(byIn, byOut, opts.batch ?? Infinity, stateWords < 0 ? 1 : Infinity);
-      if (cap < 1) {
-        this.fail(`RUN ${mode}`, 'MSGSIZE', `one ${mode === 'samples' ? 'sample' : 'step'} needs ${unitCodes * 4} bytes in and ${unitOutBytes + unitStateBytes()} out, more than the board's MTU of ${mtu} bytes`, Status.MSGSIZE);
-      }
-      return cap;
-    };
-    // the frames: [first, n)
-    const starts: number[] = [];
-    const counts: number[] = [];
-    const planFrom = (from: number): void => {
-      starts.length = 0; counts.length = 0;
-      for (let f = from; f < total;) {
-        const n = Math.min(maxUnits(), total - f);
-        starts.push(f); counts.push(n);
-        f += n;
-      }
-    };
-    const base = resetAtStart ? 0 : (this.stepCount ?? 0);
-    let window = Math.max(1, opts.window ?? 4);
-    let framesAnswered = 0;
-    let replan = false;
-    let statesBuf: Int32Array | null = null;
-    const have = new Uint8Array(total);
-    let restarts = 0;
-    let rounds = 0;
-
-    const labelOf = (first: number, n: number): string => `RUN ${mode} first ${mode === 'steps' ? base + first : first} n ${n}`;
-    const sendFrame = (first: number, n: number): Promise<Response> => {
-      const codes = x.subarray(first * unitCodes, (first + n) * unitCodes);
-      const payload: Record<string, WireValue> = { mode, first: mode === 'steps' ? base + first : first, n, x: int32Bytes(codes) };
-      if (opts.record) payload.record = true;
-      if (mode === 'steps' && resetAtStart && first === 0) payload.reset = true;
-      const outBytes = n * (unitOutBytes + (stateWords < 0 ? mtu : unitStateBytes())) + RUN_OVERHEAD;
-      return this.send({
-        type: MsgType.RUN, payload, label: () => labelOf(first, n), responseBytes: Math.min(mtu, outBytes),
-        workMs: n * stepsPerUnit * this.stepMs,
-        // the board's measured rate: a clean round trip raises the per-step estimate (never below the option)
-        measure: (ms, bytes) => {
-          const perStep = (ms - this.lineMs(bytes)) / (n * stepsPerUnit);
-          if (perStep > this.stepMs) this.stepMs = Math.min(perStep, 10 * this.stepMs);
-        },
+    const timing = { mtu: info.mtu, rxBuffer: info.rxBuffer, stepMs: this.stepMs };
+    try {
+      return await runFrames(this.link, timing, {
+        mode, x, total, unitCodes, unitOutBytes, stepsPerUnit, base: resetAtStart ? 0 : (this.stepCount ?? 0), resetAtStart,
+        window: opts.window, batch: opts.batch, record: opts.record, stateWordsPerStep: opts.stateWordsPerStep, take,
+        onStepCount: (n) => { this.stepCount = n; },
       });
-    };
-
-    await new Promise<void>((resolve, reject) => {
-      let next = 0; // index into starts
-      let inflight = 0;
-      let inflightBytes = 0;
-      let trouble = false;
-      let boardAt = -1; // steps: where the board is, from the latest answer
-      let finished = false;
-      const finish = (err?: Error): void => {
-        if (finished) return;
-        finished = true;
-        if (err) reject(err); else resolve();
-      };
-      const frameWire = (n: number): number => wireBytes(n * unitCodes * 4 + RUN_OVERHEAD);
-      const firstMissing = (): number => {
-        for (let i = 0; i < total; i++) if (!have[i]) return i;
-        return -1;
-      };
-      const resync = (): void => {
-        // steps only: the window drained after a frame the board did not take
-        trouble = false;
-        if (++rounds > 100) { finish(new BridgeError(this.port, `RUN ${mode}`, 'protocol', 'the board and host could not agree on the step count after 100 rounds')); return; }
-        const m = firstMissing();
-        if (m < 0) { finish(); return; }
-        if (boardAt === base + m) {
-          planFrom(m);
-          next = 0;
-        } else if (resetAtStart && restarts < 3) {
-          // replay from the reset, one frame at a time: with one frame in flight every answer can be asked again
-          restarts++;
-          window = 1;
-          have.fill(0);
-          planFrom(0);
-          next = 0;
-        } else {
-          finish(new BridgeError(this.port, labelOf(m, 1), 'BADSTATE',
-            `BADSTATE: the outputs of steps ${base + m}..${boardAt - 1} were lost with their answers (the board is at step ${boardAt}); run again with reset`, Status.BADSTATE));
-          return;
-        }
-        pump();
-      };
-      const pump = (): void => {
-        while (!finished && !trouble && next < starts.length && inflight < window) {
-          const first = starts[next], n = counts[next];
-          const w = frameWire(n);
-          if (inflight > 0 && inflightBytes + w > info.rxBuffer) break;
-          next++;
-          inflight++;
-          inflightBytes += w;
-          sendFrame(first, n).then((r) => {
-            inflight--;
-            inflightBytes -= w;
-            if (finished) return;
-            const label = (): string => labelOf(first, n);
-            try {
-              if (mode === 'steps' && r.status === Status.BADSTATE && typeof r.body.first === 'number') {
-                boardAt = r.body.first;
-                trouble = true;
-              } else {
-                this.checkStatus(r, label);
-                const rf = this.reader_(r, label);
-                const gotFirst = rf.int('first'), gotN = rf.int('n');
-                const wantFirst = mode === 'steps' ? base + first : first;
-                if (gotFirst !== wantFirst || gotN !== n) this.fail(label(), 'protocol', `the board answered first ${gotFirst} n ${gotN}`);
-                framesAnswered++;
-                if (!have[first]) {
-                  take(rf, first, n);
-                  if (opts.record) {
-                    const sb = rf.bin('states');
-                    const words = sb.length / 4;
-                    const perStep = words / (n * stepsPerUnit);
-                    if (!Number.isInteger(perStep)) this.fail(label(), 'protocol', `states hold ${sb.length} bytes for ${n * stepsPerUnit} steps`);
-                    if (stateWords < 0) {
-                      // the rest can go in bigger frames now that the size is known
-                      stateWords = perStep;
-                      replan = true;
-                    }
-                    if (statesBuf === null) statesBuf = new Int32Array(total * stepsPerUnit * perStep);
-                    const dv = new DataView(sb.buffer, sb.byteOffset, sb.byteLength);
-                    const at = first * stepsPerUnit * perStep;
-                    for (let i = 0; i < words; i++) statesBuf[at + i] = dv.getInt32(4 * i, true);
-                  }
-                  for (let i = first; i < first + n; i++) have[i] = 1;
-                }
-                if (mode === 'steps') {
-                  boardAt = base + first + n;
-                  this.stepCount = boardAt;
-                }
-              }
-            } catch (e) {
-              finish(e as Error);
-              return;
-            }
-            if (trouble && inflight === 0) { resync(); return; }
-            if (replan && !trouble && inflight === 0) {
-              replan = false;
-              const m = firstMissing();
-              if (m >= 0) { planFrom(m); next = 0; }
-            }
-            if (next >= starts.length && inflight === 0) {
-              if (firstMissing() < 0) finish();
-              else if (mode === 'steps') resync();
-              else finish(new BridgeError(this.port, `RUN ${mode}`, 'protocol', 'frames answered without covering every sample'));
-              return;
-            }
-            pump();
-          }, (e: Error) => {
-            inflight--;
-            inflightBytes -= w;
-            finish(e);
-          });
-        }
-      };
-      planFrom(0);
-      if (starts.length === 0) { finish(); return; }
-      pump();
-    });
-    return { frames: framesAnswered, states: statesBuf ?? undefined };
+    } finally {
+      this.stepMs = timing.stepMs;
+    }
   }
 }
