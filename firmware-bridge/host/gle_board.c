@@ -216,7 +216,10 @@ static void open_flash(size_t flash_bytes) {
         exit(2);
     }
     if (!opt.board_id) {
-        snprintf(g_board_id, sizeof g_board_id, "gle-%08lx", (unsigned long)get32(g_map + 20));
+        /* an analog board is its chip: the same seed is the same board whatever flash file it
+           boots, so its calibrations stay valid; a digital board is its flash */
+        if (opt.analog) snprintf(g_board_id, sizeof g_board_id, "gle-analog-%lu", (unsigned long)opt.seed);
+        else snprintf(g_board_id, sizeof g_board_id, "gle-%08lx", (unsigned long)get32(g_map + 20));
         opt.board_id = g_board_id;
     }
 }
