@@ -140,8 +140,11 @@ export async function runSoak(opts: SoakOptions): Promise<SoakResult> {
   let sessionSeed = opts.seed * 7919;
   // what the host knows the board holds: the confirmed image's hash (null: none)
   let confirmed: string | null = null;
-  // a test image the host activated, and the boot it runs in: it may run until that boot ends
-  let test: { hash: string; bootId: number } | null = null;
+  // A test image the host activated, and the boot it runs in: it may run until that boot
+  // ends. ACTIVATE answers with the boot it is about to start; until a request in that boot
+  // has been answered (`seen`), the board may have died before the boot that consumes the
+  // pending flag, and then runs the test image once in the next boot instead.
+  let test: { hash: string; bootId: number; seen: boolean } | null = null;
 
   const violation = (msg: string): void => {
     r.violations++;
@@ -158,7 +161,10 @@ export async function runSoak(opts: SoakOptions): Promise<SoakResult> {
 
   const startBoard = async (crashAt = 0): Promise<void> => {
     await closeSession();
-    if (board !== null) await board.kill();
+    if (board !== null) {
+      await board.kill();
+      if (board.exitCode === 99) log(`board: ${board.output.trim().split('\n').pop()}`);
+    }
     board = await BoardProcess.start({ flash, args: crashAt > 0 ? ['--crash-at-write', String(crashAt)] : [] });
     r.restarts++;
   };
@@ -197,7 +203,8 @@ export async function runSoak(opts: SoakOptions): Promise<SoakResult> {
     const active = s.active >= 0 ? s.slots.find((x) => x.slot === s.active) : undefined;
     const h = hex(active?.hash);
     const ok = new Set<string | null>([confirmed, ...allowed]);
-    if (test !== null && test.bootId === s.bootId) ok.add(test.hash);
+    if (test !== null && (test.bootId === s.bootId || !test.seen)) ok.add(test.hash);
+    if (test !== null && h === test.hash) test.bootId = s.bootId;
     if (!ok.has(h)) {
       violation(`after a fault the board runs ${h === null ? 'nothing' : `slot ${s.active} (${h.slice(0, 12)})`}; allowed: ${[...ok].map((x) => (x === null ? 'nothing' : x.slice(0, 12))).join(', ')}`);
     }
@@ -216,6 +223,7 @@ export async function runSoak(opts: SoakOptions): Promise<SoakResult> {
         r.runChecks++;
         const y = await c.runSamples(im.probe, { shape: im.shape });
         if (Array.from(y.y).join() !== Array.from(im.want).join()) violation(`slot ${s.active} (${h.slice(0, 12)}) runs, but RUN differs from the emulator on the uploaded bytes`);
+        if (test !== null && h === test.hash) test.seen = true;
       }
     }
     faulty!.enabled = true;
@@ -289,7 +297,7 @@ export async function runSoak(opts: SoakOptions): Promise<SoakResult> {
               killAfter('activate', killPlan);
               const s = await p;
               if (permanent) confirmed = img.hash;
-              else test = { hash: img.hash, bootId: s.bootId };
+              else test = { hash: img.hash, bootId: s.bootId, seen: false };
               phase = 'run';
               break;
             }
@@ -298,6 +306,7 @@ export async function runSoak(opts: SoakOptions): Promise<SoakResult> {
               killAfter('run', killPlan);
               const y = await p;
               r.runChecks++;
+              if (test !== null && test.hash === img.hash) test.seen = true;
               if (Array.from(y.y).join() !== Array.from(img.want).join()) violation(`cycle ${i}: RUN on the activated image differs from the emulator`);
               phase = permanent ? 'done' : confirmTest ? 'confirm' : 'reset';
               break;
@@ -371,7 +380,7 @@ export async function runSoak(opts: SoakOptions): Promise<SoakResult> {
           if (activeHash !== img.hash) return 'activate';
           if (permanent && confirmed !== img.hash) return 'activate';
           // the test image runs (in this boot, if the activation was in flight)
-          if (!permanent && confirmed !== img.hash) test = { hash: img.hash, bootId: s.bootId };
+          if (!permanent && confirmed !== img.hash) test = { hash: img.hash, bootId: s.bootId, seen: test?.hash === img.hash && test.seen };
           return 'run';
         }
         if (at === 'confirm') {
@@ -420,7 +429,8 @@ function parseArgs(argv: string[]): { uploads: number; seed: number; json: boole
 
 if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
   const a = parseArgs(process.argv.slice(2));
-  const result = await runSoak({ uploads: a.uploads, seed: a.seed, log: a.json ? undefined : (l) => console.log(l) });
+  // with --json the JSON alone goes to stdout; the running account to stderr
+  const result = await runSoak({ uploads: a.uploads, seed: a.seed, log: (l) => (a.json ? console.error(l) : console.log(l)) });
   if (a.json) console.log(JSON.stringify(result, null, 2));
   else console.log(result);
   process.exitCode = result.violations === 0 && result.failedUnnamed === 0 ? 0 : 1;

@@ -14,7 +14,8 @@
  *   cobs.ts, frame.ts, protocol.ts  the wire: COBS, CRC-32, headers, msgpack payloads, names
  *   transport.ts                    Transport; SerialTransport (npm serialport, loaded on open); memoryLink
  *   faulty.ts                       FaultyTransport: seeded damage for tests and the soak
- *   client.ts                       BoardClient
+ *   client.ts                       BoardClient: requests, timeouts, retries, boot and reboot
+ *   upload.ts, run.ts, request.ts   its upload and RUN pipelines, and what they share
  *   board-process.ts                the firmware's host build (gle_board) as a child process
  */
 export {
