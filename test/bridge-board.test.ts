@@ -116,6 +116,15 @@ describe.skipIf(skipReason !== null)('bridge to gle_board over a pty', () => {
     expect(st.bootId).toBe(c.bootId);
   });
 
+  it('names the port in one line when it cannot be opened: missing, locked by another opener, not a serial port', async () => {
+    await expect(openSerial(join(scratch, 'no-such-port'))).rejects.toThrow(`port ${join(scratch, 'no-such-port')}: no such port (ENOENT)`);
+    const bp = await startBoard('open.flash');
+    const first = await openSerial(bp.port);
+    await expect(openSerial(bp.port)).rejects.toThrow(`port ${bp.port}: in use by another program (Cannot lock port)`);
+    await first.close();
+    await expect(openSerial('/dev/null')).rejects.toThrow('port /dev/null: not a serial port (Inappropriate ioctl for device)');
+  });
+
   it('refuses before sending a byte: too large for the slot, a format version the board does not read', async () => {
     const bp = await startBoard('refuse.flash', ['--slot-size', '8192']);
     const c = await connect(bp);

@@ -222,5 +222,6 @@ export function serialOpenError(path: string, err: Error): GlekitError {
     return new GlekitError(`port ${path}: permission denied (EACCES); on Linux add the user to the port's group, e.g. dialout`);
   }
   if (code === 'EBUSY' || /EBUSY|busy/i.test(m)) return new GlekitError(`port ${path}: busy (EBUSY)`);
+  if (code === 'ENOTTY' || /Inappropriate ioctl/i.test(m)) return new GlekitError(`port ${path}: not a serial port (Inappropriate ioctl for device)`);
   return new GlekitError(`port ${path}: cannot open: ${m.split('\n')[0].replace(/^Error:\s*/, '')}`);
 }
