@@ -171,7 +171,7 @@ export async function runSoak(opts: SoakOptions): Promise<SoakResult> {
 
   /** A session: HELLO on a clean line, then the faults on. Restarts a dead board. */
   const session = async (): Promise<BoardClient> => {
-    if (client !== null && client.isOpen) return client;
+    if (client?.isOpen) return client;
     await closeSession();
     for (let k = 0; ; k++) {
       if (board === null || !board.running) await startBoard();
@@ -185,7 +185,7 @@ export async function runSoak(opts: SoakOptions): Promise<SoakResult> {
       } catch (e) {
         await closeSession();
         if (k > 20) throw e;
-        if (board !== null && board.running && k > 5) await startBoard();
+        if (board?.running && k > 5) await startBoard();
       }
     }
   };

@@ -11,10 +11,9 @@
  *   port /dev/pts/7: UPLOAD slot 1 off 4096: no response in 620 ms after 3 attempts
  */
 import { randomInt } from 'node:crypto';
-import { GlekitError } from '../util/errors.js';
 import { VERSION } from '../version.js';
 import { FrameEncoder, FrameReader, isResponse, packPayload, unpackPayload, wireBytes, type Frame, type WireValue } from './frame.js';
-import { MsgType, PROTOCOL_VERSION, Status, statusName, typeName } from './protocol.js';
+import { MsgType, PROTOCOL_VERSION, Status, statusName } from './protocol.js';
 import type { Transport } from './transport.js';
 import { BridgeError, type BridgeFailure, type Body, type Fields, type Link, type RequestSpec, type Response } from './request.js';
 import { runFrames, type RunOutcome } from './run.js';
