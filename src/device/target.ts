@@ -6,8 +6,7 @@
 import { createHash } from 'node:crypto';
 import { quantiseInputs, type Descriptor } from '../descriptor/index.js';
 import type { BoardClient } from '../bridge/index.js';
-import { presentationMismatch } from '../presentation/index.js';
-import { codesToValues, type Target } from '../target/index.js';
+import { codesTarget, type Target } from '../target/index.js';
 import { GlekitError } from '../util/errors.js';
 
 /** The input codes RUN samples takes: one row per held sample, the whole sequence otherwise. */
@@ -42,21 +41,9 @@ export async function checkBoardRuns(client: BoardClient, bytes: Uint8Array, wha
 }
 
 export function deviceTarget(client: BoardClient, d: Descriptor, label = `device (${client.port})`): Target {
-  const n = d.network;
-  return {
-    kind: 'device',
-    label,
-    presentation: n.presentation,
-    outputSize: n.outputSize,
-    canRecord: true,
-    run: async (stimulus, options) => {
-      const why = presentationMismatch(n.presentation, stimulus.inputSize, n.inputSize);
-      if (why !== null) throw new GlekitError(`${label}: ${why}`);
-      const x = sampleCodes(d, stimulus.inputs, stimulus.count, stimulus.inputSize);
-      const result = await client.runSamples(x, { record: options?.record === true });
-      const states = result.states === undefined ? null : Float64Array.from(result.states);
-      return { values: codesToValues(d, result.y), codes: result.y, states };
-    },
-    close: async () => client.close(),
-  };
+  return codesTarget(d, 'device', label, async (stimulus, record) => {
+    const x = sampleCodes(d, stimulus.inputs, stimulus.count, stimulus.inputSize);
+    const result = await client.runSamples(x, { record });
+    return { codes: result.y, states: result.states === undefined ? null : Float64Array.from(result.states) };
+  }, async () => client.close());
 }

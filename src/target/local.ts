@@ -13,7 +13,7 @@ import { evaluateOnChip } from '../substrate/index.js';
 import type { ClassificationSplit } from '../tasks/types.js';
 import { evaluateClassifier } from '../train/index.js';
 import { GlekitError } from '../util/errors.js';
-import type { Stimulus, Target, TargetRunOptions } from './types.js';
+import type { Stimulus, Target, TargetKind, TargetRunOptions } from './types.js';
 
 /** A float target only reads out; the labels its evaluation asks for are placeholders. */
 function unlabelled(s: Stimulus): ClassificationSplit {
@@ -69,13 +69,34 @@ export function codesToValues(d: Descriptor, codes: Float64Array): Float64Array 
   return codes.map((c) => c * lsb);
 }
 
-function checkStimulus(label: string, d: Descriptor, stimulus: Stimulus): void {
-  const why = presentationMismatch(d.network.presentation, stimulus.inputSize, d.network.inputSize);
-  if (why !== null) throw new GlekitError(`${label}: ${why}`);
-}
-
 function recordedStatesSize(d: Descriptor, count: number): number {
   return count * d.network.presentation.stepsPerSample * d.network.layers.reduce((a, l) => a + 2 * l.nOut, 0);
+}
+
+/** What an integer target computes for a stimulus: read-out codes, and recorded states when asked. */
+export type CodesRun = (stimulus: Stimulus, record: boolean) => Promise<{ codes: Float64Array; states: Float64Array | null }>;
+
+/**
+ * A target that runs a descriptor in integer codes (the TypeScript emulator, the C engine,
+ * a board): checks the stimulus against the descriptor, runs, and reads codes out as
+ * real values (code x 2^-f of the top layer's rate format).
+ */
+export function codesTarget(d: Descriptor, kind: TargetKind, label: string, runCodes: CodesRun, close: () => Promise<void> = async () => {}): Target {
+  const n = d.network;
+  return {
+    kind,
+    label,
+    presentation: n.presentation,
+    outputSize: n.outputSize,
+    canRecord: true,
+    run: async (stimulus, options) => {
+      const why = presentationMismatch(n.presentation, stimulus.inputSize, n.inputSize);
+      if (why !== null) throw new GlekitError(`${label}: ${why}`);
+      const { codes, states } = await runCodes(stimulus, options?.record === true);
+      return { values: codesToValues(d, codes), codes, states };
+    },
+    close,
+  };
 }
 
 /** The TypeScript integer emulator, one sample at a time, codes quantised from the real inputs. */
@@ -84,62 +105,43 @@ export function fixedTarget(d: Descriptor, label = `fixed-ts (${d.header.profile
   const engine = new FixedEngine(d);
   const x = new Int32Array(n.inputSize);
   const score = new Float64Array(n.outputSize);
-  return {
-    kind: 'fixed-ts',
-    label,
-    presentation: n.presentation,
-    outputSize: n.outputSize,
-    canRecord: true,
-    run: async (stimulus, options) => {
-      checkStimulus(label, d, stimulus);
-      const size = stimulus.inputSize;
-      const values = new Float64Array(size);
-      const row = new Int32Array(size);
-      const codes = new Float64Array(stimulus.count * n.outputSize);
-      const states = options?.record === true ? new Float64Array(recordedStatesSize(d, stimulus.count)) : null;
-      let at = 0;
-      const record = states === null ? undefined : (): void => {
-        for (let l = 0; l < n.layers.length; l++) {
-          states.set(engine.membrane(l), at);
-          at += n.layers[l].nOut;
-          states.set(engine.rates(l), at);
-          at += n.layers[l].nOut;
-        }
-      };
-      const presenter: Presenter = {
-        fill: (t) => { if (n.presentation.mode === 'static') x.set(row); else x[0] = row[t]; },
-        step: () => { engine.step(x); },
-        output: () => engine.output,
-      };
-      for (let s = 0; s < stimulus.count; s++) {
-        for (let i = 0; i < size; i++) values[i] = stimulus.inputs[s * size + i];
-        quantiseInputs(values, n.inputFormat, row);
-        engine.reset();
-        present(n.presentation, presenter, score, undefined, record);
-        codes.set(score, s * n.outputSize);
+  return codesTarget(d, 'fixed-ts', label, async (stimulus, recording) => {
+    const size = stimulus.inputSize;
+    const values = new Float64Array(size);
+    const row = new Int32Array(size);
+    const codes = new Float64Array(stimulus.count * n.outputSize);
+    const states = recording ? new Float64Array(recordedStatesSize(d, stimulus.count)) : null;
+    let at = 0;
+    const record = states === null ? undefined : (): void => {
+      for (let l = 0; l < n.layers.length; l++) {
+        states.set(engine.membrane(l), at);
+        at += n.layers[l].nOut;
+        states.set(engine.rates(l), at);
+        at += n.layers[l].nOut;
       }
-      return { values: codesToValues(d, codes), codes, states };
-    },
-    close: async () => {},
-  };
+    };
+    const presenter: Presenter = {
+      fill: (t) => { if (n.presentation.mode === 'static') x.set(row); else x[0] = row[t]; },
+      step: () => { engine.step(x); },
+      output: () => engine.output,
+    };
+    for (let s = 0; s < stimulus.count; s++) {
+      for (let i = 0; i < size; i++) values[i] = stimulus.inputs[s * size + i];
+      quantiseInputs(values, n.inputFormat, row);
+      engine.reset();
+      present(n.presentation, presenter, score, undefined, record);
+      codes.set(score, s * n.outputSize);
+    }
+    return { codes, states };
+  });
 }
 
 /** firmware-bridge's C engine through its host program (build/firmware/gle_host): the C presentation loop. */
 export function cEngineTarget(d: Descriptor, bytes: Uint8Array, label = `fixed-c (${d.header.profile.name})`): Target {
-  const n = d.network;
-  return {
-    kind: 'fixed-c',
-    label,
-    presentation: n.presentation,
-    outputSize: n.outputSize,
-    canRecord: true,
-    run: async (stimulus, options) => {
-      checkStimulus(label, d, stimulus);
-      const stepInputs = presentationInputs(d, stimulus.inputs, stimulus.count, stimulus.inputSize);
-      const codes = runPresentationC(bytes, stepInputs, n.outputSize);
-      const states = options?.record === true ? Float64Array.from(traceC([{ bytes, stepInputs }])[0]) : null;
-      return { values: codesToValues(d, codes), codes, states };
-    },
-    close: async () => {},
-  };
+  return codesTarget(d, 'fixed-c', label, async (stimulus, recording) => {
+    const stepInputs = presentationInputs(d, stimulus.inputs, stimulus.count, stimulus.inputSize);
+    const codes = runPresentationC(bytes, stepInputs, d.network.outputSize);
+    const states = recording ? Float64Array.from(traceC([{ bytes, stepInputs }])[0]) : null;
+    return { codes, states };
+  });
 }
