@@ -106,7 +106,7 @@ export function parseModel(doc: unknown, source: string): ModelFile {
   let previousOut = -1;
   const layers: ModelLayer[] = layerFields.map((lf, index) => {
     lf.object();
-    const phi = parseActivation(lf.child('phi').value) ?? lf.child('phi').fail(`is not a known activation (known: ${ACTIVATIONS.join(', ')})`);
+    if ((parseActivation(lf.child('phi').value) ?? null) === null) lf.child('phi').fail(`is not a known activation (known: ${ACTIVATIONS.join(', ')})`);
     const inputSize = lf.child('inputSize').number({ integer: true, min: 1 });
     const outputSize = lf.child('outputSize').number({ integer: true, min: 1 });
     if (index > 0 && inputSize !== previousOut) lf.child('inputSize').fail(`must equal the output size of layer ${index - 1} (${previousOut})`);
