@@ -17,9 +17,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import {
-  BoardClient, BoardProcess, boardProgramAvailable, boardProgramPath, openSerial, type NetworkShape, type Transport,
-} from '../src/bridge/index.js';
+import { BoardClient, BoardProcess, boardProgramAvailable, boardProgramPath, openSerial, type NetworkShape, type Transport } from '../src/bridge/index.js';
 import { encodeDescriptor, formatFromParts, type Descriptor, type DescriptorLayer } from '../src/descriptor/index.js';
 import { Rng } from '../src/util/rng.js';
 import { median } from '../src/util/stats.js';
@@ -35,21 +33,40 @@ function sizedDescriptor(sizes: number[], seed: number): Uint8Array {
   const rng = new Rng(seed);
   const layers: DescriptorLayer[] = [];
   for (let l = 1; l < sizes.length; l++) {
-    const nIn = sizes[l - 1], nOut = sizes[l];
+    const nIn = sizes[l - 1],
+      nOut = sizes[l];
     const weights = new Int16Array(nIn * nOut);
     for (let k = 0; k < weights.length; k++) weights[k] = rng.int(512) - 256;
     layers.push({
-      nIn, nOut, phi: 'linear', delay: 0, weightFormat: fmt(16, 12), weights, biasFormat: fmt(16, 10), bias: new Int32Array(nOut),
-      driveFormat: fmt(16, 10), membraneFormat: fmt(16, 10), prospectiveFormat: fmt(16, 10), rateFormat: fmt(16, 10),
-      alphaFrac: 10, alpha: new Uint16Array(nOut).fill(51), rhoFrac: 10, rho: new Uint16Array(nOut).fill(1024),
-      nonlinearity: { kind: 'identity' }, placement: null,
+      nIn,
+      nOut,
+      phi: 'linear',
+      delay: 0,
+      weightFormat: fmt(16, 12),
+      weights,
+      biasFormat: fmt(16, 10),
+      bias: new Int32Array(nOut),
+      driveFormat: fmt(16, 10),
+      membraneFormat: fmt(16, 10),
+      prospectiveFormat: fmt(16, 10),
+      rateFormat: fmt(16, 10),
+      alphaFrac: 10,
+      alpha: new Uint16Array(nOut).fill(51),
+      rhoFrac: 10,
+      rho: new Uint16Array(nOut).fill(1024),
+      nonlinearity: { kind: 'identity' },
+      placement: null,
     });
   }
   const d: Descriptor = {
     formatVersion: 1,
     header: { tool: 'bench', profile: { name: 'bench', hash: 'none' }, model: { hash: 'none', task: 'bench' }, precision: 'per-layer', info: {} },
     network: {
-      dt: 0.05, dtSeconds: null, inputSize: sizes[0], outputSize: sizes[sizes.length - 1], inputFormat: fmt(16, 14),
+      dt: 0.05,
+      dtSeconds: null,
+      inputSize: sizes[0],
+      outputSize: sizes[sizes.length - 1],
+      inputFormat: fmt(16, 14),
       presentation: { mode: 'static', stepsPerSample: 10, settleSteps: 0, readout: 'last' },
       layers,
     },
@@ -120,10 +137,20 @@ async function main(): Promise<void> {
         info = { frames: u.frames, window: u.window, chunk: u.chunk };
       }
       results.framing = {
-        mtu: s.client.boardInfo!.mtu, imageBytes: big.length, wireBytes: Math.round(big.length / framing), efficiency: round(framing, 4),
-        chunkBytes: info.chunk, frames: info.frames, target: 0.95,
+        mtu: s.client.boardInfo!.mtu,
+        imageBytes: big.length,
+        wireBytes: Math.round(big.length / framing),
+        efficiency: round(framing, 4),
+        chunkBytes: info.chunk,
+        frames: info.frames,
+        target: 0.95,
       };
-      results.unpaced = { imageBytes: big.length, window: info.window, mbPerSecondMedian: round(median(runs), 2), mbPerSecondRuns: runs.map((v) => round(v, 2)) };
+      results.unpaced = {
+        imageBytes: big.length,
+        window: info.window,
+        mbPerSecondMedian: round(median(runs), 2),
+        mbPerSecondRuns: runs.map((v) => round(v, 2)),
+      };
       await end(s);
     }
 
@@ -136,8 +163,15 @@ async function main(): Promise<void> {
       const u = await timedUpload(s, image);
       const goodput = image.length / u.seconds;
       paced.push({
-        baud, lineBytesPerSecond: baud / 10, imageBytes: image.length, seconds: round(u.seconds, 3), goodputBytesPerSecond: Math.round(goodput),
-        fractionOfLine: round(goodput / (baud / 10), 4), window: u.window, chunkBytes: u.chunk, target: 0.9,
+        baud,
+        lineBytesPerSecond: baud / 10,
+        imageBytes: image.length,
+        seconds: round(u.seconds, 3),
+        goodputBytesPerSecond: Math.round(goodput),
+        fractionOfLine: round(goodput / (baud / 10), 4),
+        window: u.window,
+        chunkBytes: u.chunk,
+        target: 0.9,
       });
       await end(s);
     }
@@ -175,8 +209,14 @@ async function main(): Promise<void> {
       await s.client.runSteps(x, { shape, reset: true, window: 4 });
       const fullSec = (performance.now() - t0) / 1000;
       results.run = {
-        baud: 921600, network: net, batch: 1, latencyMsMedian: round(median(lat), 3), latencyMsP99: round(lat[Math.floor(lat.length * 0.99)], 3),
-        windows, fullFramesStepsPerSecond: Math.round(steps / fullSec), rxBuffer: s.client.boardInfo!.rxBuffer,
+        baud: 921600,
+        network: net,
+        batch: 1,
+        latencyMsMedian: round(median(lat), 3),
+        latencyMsP99: round(lat[Math.floor(lat.length * 0.99)], 3),
+        windows,
+        fullFramesStepsPerSecond: Math.round(steps / fullSec),
+        rxBuffer: s.client.boardInfo!.rxBuffer,
       };
       await end(s);
     }
@@ -191,7 +231,8 @@ async function main(): Promise<void> {
   console.log(`framing: ${(100 * f.efficiency).toFixed(2)} % payload of wire bytes (MTU ${f.mtu}, chunks of ${f.chunkBytes}; target 95 %)`);
   const un = results.unpaced as Record<string, number>;
   console.log(`unpaced pty upload: ${un.mbPerSecondMedian} MB/s median`);
-  for (const p of paced) console.log(`paced ${p.baud} baud: ${(100 * (p.fractionOfLine as number)).toFixed(1)} % of baud/10 (${p.imageBytes} bytes in ${p.seconds} s; target 90 %)`);
+  for (const p of paced)
+    console.log(`paced ${p.baud} baud: ${(100 * (p.fractionOfLine as number)).toFixed(1)} % of baud/10 (${p.imageBytes} bytes in ${p.seconds} s; target 90 %)`);
   const r = results.run as Record<string, unknown>;
   console.log(`RUN steps batch 1 at 921600: latency median ${r.latencyMsMedian} ms, p99 ${r.latencyMsP99} ms`);
   for (const w of r.windows as Record<string, number>[]) console.log(`  window ${w.window}: ${w.stepsPerSecond} steps/s`);

@@ -73,7 +73,8 @@ function measure(kernels: WeightKernels, dtype: Dtype, nIn: number, nOut: number
   const step = () => kernels.fusedSgd(W, bias, x, pv, s, eb, batch, nOut, nIn, scale);
 
   const warmUntil = performance.now() + Math.min(100, minMs / 4);
-  do step(); while (performance.now() < warmUntil);
+  do step();
+  while (performance.now() < warmUntil);
 
   // calls per window: enough that one window lasts about minMs / WINDOWS
   const WINDOWS = 7;

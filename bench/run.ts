@@ -10,7 +10,11 @@ import { DEFAULT_LEARNING, type NetworkSpec } from '../src/engine/types.js';
 import { initLayers } from '../src/train/init.js';
 import { Rng } from '../src/util/rng.js';
 
-interface Row { sizes: number[]; batch: number; pytorch: number }
+interface Row {
+  sizes: number[];
+  batch: number;
+  pytorch: number;
+}
 
 /**
  * The published PyTorch implementation's median steps/s (float32, one training step, best
@@ -29,8 +33,12 @@ const SPEED_TABLE: Row[] = [
 
 function measure(row: Row, seconds: number, repeats: number): number {
   const [inputSize, ...rest] = row.sizes;
-  const layers = initLayers(inputSize, rest.map((size, i) => ({ size, phi: i === rest.length - 1 ? 'linear' : 'hardSigmoid', tauM: 1, tauR: 1 })),
-    { weightStd: 0.05, biasStd: 0.05 }, 1);
+  const layers = initLayers(
+    inputSize,
+    rest.map((size, i) => ({ size, phi: i === rest.length - 1 ? 'linear' : 'hardSigmoid', tauM: 1, tauR: 1 })),
+    { weightStd: 0.05, biasStd: 0.05 },
+    1,
+  );
   const spec: NetworkSpec = { dtype: 'float32', dt: 0.01, gamma: 0, beta: 0.1, loss: 'mse', prospectiveErrors: true, layers };
   const net = new Network(spec, { batch: row.batch, kernels: defaultKernels(), learning: { ...DEFAULT_LEARNING, lr: 1e-4 } });
   const rng = new Rng(2);
@@ -67,7 +75,10 @@ const results = SPEED_TABLE.map((row) => {
     speedup: Number((stepsPerSecond / row.pytorch).toFixed(2)),
     kernels: defaultKernels().name,
   };
-  if (!json) process.stderr.write(`${row.sizes.join('-').padEnd(16)} batch ${String(row.batch).padStart(3)}: ${result.stepsPerSecond} steps/s (PyTorch ${row.pytorch}, x${result.speedup})\n`);
+  if (!json)
+    process.stderr.write(
+      `${row.sizes.join('-').padEnd(16)} batch ${String(row.batch).padStart(3)}: ${result.stepsPerSecond} steps/s (PyTorch ${row.pytorch}, x${result.speedup})\n`,
+    );
   return result;
 });
 process.stdout.write(JSON.stringify(results) + '\n');

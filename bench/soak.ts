@@ -24,8 +24,16 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import {
-  BoardClient, BoardProcess, FaultyTransport, addFaultCounts, emptyFaultCounts, openSerial, type BoardState, type FaultCounts,
-  type FaultRates, type NetworkShape,
+  BoardClient,
+  BoardProcess,
+  FaultyTransport,
+  addFaultCounts,
+  emptyFaultCounts,
+  openSerial,
+  type BoardState,
+  type FaultCounts,
+  type FaultRates,
+  type NetworkShape,
 } from '../src/bridge/index.js';
 import { encodeDescriptor, storedRange, type Descriptor } from '../src/descriptor/index.js';
 import { FixedEngine, randomDescriptor, runPresentation } from '../src/emulator/index.js';
@@ -84,8 +92,12 @@ const hex = (b: Uint8Array | null | undefined): string | null => (b ? Buffer.fro
 /** A pool of descriptors from 1 to about 60 KB, with a probe input and the TS emulator's read-out on it. */
 function imagePool(rng: Rng): Image[] {
   const specs = [
-    { maxLayers: 1, maxSize: 8 }, { maxLayers: 2, maxSize: 20 }, { maxLayers: 3, maxSize: 40 }, { maxLayers: 2, maxSize: 90 },
-    { maxLayers: 2, maxSize: 150 }, { maxLayers: 3, maxSize: 12 },
+    { maxLayers: 1, maxSize: 8 },
+    { maxLayers: 2, maxSize: 20 },
+    { maxLayers: 3, maxSize: 40 },
+    { maxLayers: 2, maxSize: 90 },
+    { maxLayers: 2, maxSize: 150 },
+    { maxLayers: 3, maxSize: 12 },
   ];
   return specs.map((o) => {
     const d = randomDescriptor(rng, { ...o, maxSteps: 6 });
@@ -106,8 +118,14 @@ function reference(d: Descriptor, rng: Rng): { shape: NetworkShape; probe: Int32
   }
   const want = runPresentation(new FixedEngine(d), steps, samples);
   const shape: NetworkShape = {
-    layers: n.layers.length, inputSize: n.inputSize, outputSize: n.outputSize, stepsPerSample: p.stepsPerSample, settleSteps: p.settleSteps,
-    readout: p.readout, mode: p.mode, bytes: 0,
+    layers: n.layers.length,
+    inputSize: n.inputSize,
+    outputSize: n.outputSize,
+    stepsPerSample: p.stepsPerSample,
+    settleSteps: p.settleSteps,
+    readout: p.readout,
+    mode: p.mode,
+    bytes: 0,
   };
   return { shape, probe, want };
 }
@@ -119,7 +137,16 @@ export async function runSoak(opts: SoakOptions): Promise<SoakResult> {
   const t0 = performance.now();
   const rng = new Rng(opts.seed);
   const log = opts.log ?? (() => undefined);
-  const faults: FaultRates = opts.faults ?? { drop: 0.02, corrupt: 0.02, duplicate: 0.02, reorder: 0.02, delay: 0.02, split: 0.05, dropByte: 0.01, garbage: 0.02 };
+  const faults: FaultRates = opts.faults ?? {
+    drop: 0.02,
+    corrupt: 0.02,
+    duplicate: 0.02,
+    reorder: 0.02,
+    delay: 0.02,
+    split: 0.05,
+    dropByte: 0.01,
+    garbage: 0.02,
+  };
   const cut = opts.cut ?? 0.004;
   const killRate = opts.killRate ?? 0.25;
   const crashRate = opts.crashRate ?? 0.08;
@@ -130,9 +157,25 @@ export async function runSoak(opts: SoakOptions): Promise<SoakResult> {
   const pool = imagePool(rng);
   const byHash = new Map(pool.map((im) => [im.hash, im]));
   const r: SoakResult = {
-    uploads: opts.uploads, seed: opts.seed, completed: 0, resumed: 0, failedNamed: 0, failedUnnamed: 0, namedErrors: {}, violations: 0,
-    violationDetails: [], kills: {}, crashesAtWrite: 0, restarts: 0, sessions: 0, checks: 0, runChecks: 0, reverts: 0, faultsSeen: 0,
-    line: emptyFaultCounts(), seconds: 0,
+    uploads: opts.uploads,
+    seed: opts.seed,
+    completed: 0,
+    resumed: 0,
+    failedNamed: 0,
+    failedUnnamed: 0,
+    namedErrors: {},
+    violations: 0,
+    violationDetails: [],
+    kills: {},
+    crashesAtWrite: 0,
+    restarts: 0,
+    sessions: 0,
+    checks: 0,
+    runChecks: 0,
+    reverts: 0,
+    faultsSeen: 0,
+    line: emptyFaultCounts(),
+    seconds: 0,
   };
   let board: BoardProcess | null = null;
   let client: BoardClient | null = null;
@@ -206,7 +249,9 @@ export async function runSoak(opts: SoakOptions): Promise<SoakResult> {
     if (test !== null && (test.bootId === s.bootId || !test.seen)) ok.add(test.hash);
     if (test !== null && h === test.hash) test.bootId = s.bootId;
     if (!ok.has(h)) {
-      violation(`after a fault the board runs ${h === null ? 'nothing' : `slot ${s.active} (${h.slice(0, 12)})`}; allowed: ${[...ok].map((x) => (x === null ? 'nothing' : x.slice(0, 12))).join(', ')}`);
+      violation(
+        `after a fault the board runs ${h === null ? 'nothing' : `slot ${s.active} (${h.slice(0, 12)})`}; allowed: ${[...ok].map((x) => (x === null ? 'nothing' : x.slice(0, 12))).join(', ')}`,
+      );
     }
     // the board's confirmed slot becomes the host's model (an ACTIVATE permanent or CONFIRM in flight went through)
     const conf = s.slots.find((x) => x.confirmed);
@@ -222,7 +267,8 @@ export async function runSoak(opts: SoakOptions): Promise<SoakResult> {
       } else {
         r.runChecks++;
         const y = await c.runSamples(im.probe, { shape: im.shape });
-        if (Array.from(y.y).join() !== Array.from(im.want).join()) violation(`slot ${s.active} (${h.slice(0, 12)}) runs, but RUN differs from the emulator on the uploaded bytes`);
+        if (Array.from(y.y).join() !== Array.from(im.want).join())
+          violation(`slot ${s.active} (${h.slice(0, 12)}) runs, but RUN differs from the emulator on the uploaded bytes`);
         if (test !== null && h === test.hash) test.seen = true;
       }
     }
@@ -326,7 +372,10 @@ export async function runSoak(opts: SoakOptions): Promise<SoakResult> {
               killAfter('reset', killPlan);
               const s = await p;
               const h = hex(s.slots.find((x) => x.slot === s.active)?.hash);
-              if (h !== confirmed) violation(`RESET after an unconfirmed test: the board runs ${h?.slice(0, 12) ?? 'nothing'}, not the confirmed ${confirmed?.slice(0, 12) ?? 'nothing'}`);
+              if (h !== confirmed)
+                violation(
+                  `RESET after an unconfirmed test: the board runs ${h?.slice(0, 12) ?? 'nothing'}, not the confirmed ${confirmed?.slice(0, 12) ?? 'nothing'}`,
+                );
               else r.reverts++;
               test = null;
               phase = 'done';
@@ -342,7 +391,9 @@ export async function runSoak(opts: SoakOptions): Promise<SoakResult> {
           }
           r.faultsSeen++;
           faultsHere++;
-          log(`cycle ${i} ${phase} (slot ${target}, ${permanent ? 'permanent' : confirmTest ? 'test+confirm' : 'test+reset'}, image ${img.hash.slice(0, 12)}): ${(e as Error).message}`);
+          log(
+            `cycle ${i} ${phase} (slot ${target}, ${permanent ? 'permanent' : confirmTest ? 'test+confirm' : 'test+reset'}, image ${img.hash.slice(0, 12)}): ${(e as Error).message}`,
+          );
           killPlan = null;
           const b = board as BoardProcess | null;
           if (b !== null) await Promise.race([b.exited, new Promise((res) => setTimeout(res, 20))]);
@@ -352,16 +403,24 @@ export async function runSoak(opts: SoakOptions): Promise<SoakResult> {
             s = await check(allowed);
           } catch (e2) {
             faultsHere++;
-            if (faultsHere > maxFaults) { giveUp(e2 as Error); phase = 'done'; }
+            if (faultsHere > maxFaults) {
+              giveUp(e2 as Error);
+              phase = 'done';
+            }
             continue;
           }
-          if (faultsHere > maxFaults) { giveUp(e as Error); phase = 'done'; continue; }
+          if (faultsHere > maxFaults) {
+            giveUp(e as Error);
+            phase = 'done';
+            continue;
+          }
           phase = resume(phase, s);
         }
       }
       if (uploaded) r.completed++;
       if (resumedHere) r.resumed++;
-      if ((i + 1) % 100 === 0) log(`${i + 1} cycles: ${r.completed} uploads completed, ${r.failedNamed} given up, ${r.violations} violations, ${r.restarts} board starts`);
+      if ((i + 1) % 100 === 0)
+        log(`${i + 1} cycles: ${r.completed} uploads completed, ${r.failedNamed} given up, ${r.violations} violations, ${r.restarts} board starts`);
 
       function giveUp(err: Error): void {
         r.failedNamed++;
@@ -384,11 +443,18 @@ export async function runSoak(opts: SoakOptions): Promise<SoakResult> {
           return 'run';
         }
         if (at === 'confirm') {
-          if (confirmed === img.hash) { test = null; return 'done'; }
+          if (confirmed === img.hash) {
+            test = null;
+            return 'done';
+          }
           return activeHash === img.hash ? 'confirm' : 'activate';
         }
         // reset: a reboot happened (the kill or the reset itself): the test image must be gone
-        if (activeHash === confirmed) { r.reverts++; test = null; return 'done'; }
+        if (activeHash === confirmed) {
+          r.reverts++;
+          test = null;
+          return 'done';
+        }
         return 'reset';
       }
     }

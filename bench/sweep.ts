@@ -30,7 +30,9 @@ import { median } from '../src/util/stats.js';
 
 const json = process.argv.includes('--json');
 const modelArg = process.argv.indexOf('--model');
-const log = (s: string): void => { process.stderr.write(s + '\n'); };
+const log = (s: string): void => {
+  process.stderr.write(s + '\n');
+};
 const dir = mkdtempSync(join(tmpdir(), 'glekit-bench-sweep-'));
 const cli = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
 
@@ -39,17 +41,25 @@ function benchModel(): string {
   const p = YINYANG_PRESET;
   const layers = initLayers(4, p.layers, p.init, 1);
   const file = join(dir, 'model.json');
-  saveModel(file, makeModelFile({
-    tool: 'bench/sweep', task: 'yinyang',
-    network: { dt: p.dt, gamma: p.gamma, beta: p.beta, loss: p.loss, prospectiveErrors: p.prospectiveErrors, layers: layers.map(layerToModel) },
-    presentation: p.presentation,
-    training: { seed: 1, dataSeed: 0, batchSize: p.batchSize, evalBatchSize: p.evalBatchSize, learning: p.learning },
-    metrics: {},
-  }));
+  saveModel(
+    file,
+    makeModelFile({
+      tool: 'bench/sweep',
+      task: 'yinyang',
+      network: { dt: p.dt, gamma: p.gamma, beta: p.beta, loss: p.loss, prospectiveErrors: p.prospectiveErrors, layers: layers.map(layerToModel) },
+      presentation: p.presentation,
+      training: { seed: 1, dataSeed: 0, batchSize: p.batchSize, evalBatchSize: p.evalBatchSize, learning: p.learning },
+      metrics: {},
+    }),
+  );
   return file;
 }
 
-interface SpeedRun { wallSeconds: number; cpuSeconds: number; coresUsed: number }
+interface SpeedRun {
+  wallSeconds: number;
+  cpuSeconds: number;
+  coresUsed: number;
+}
 
 /**
  * One 24-job sweep. CPU time covers all threads of this process; CPU / wall says how
@@ -65,8 +75,16 @@ if (!Number.isInteger(speedRuns) || speedRuns < 1) throw new Error(`--runs: a po
 async function speedRun(model: string, workers: number, run: number): Promise<SpeedRun> {
   const cpu0 = process.cpuUsage();
   const r = await runSweep({
-    model, hw: 'ideal', vary: ['tauMCV+tauRCV=0:0.3:0.1'], seeds: 6, trainOnChip: trainEpochs, learnTau: true,
-    out: join(dir, `speed-${workers}-${run}`), workers, plots: false, quiet: true,
+    model,
+    hw: 'ideal',
+    vary: ['tauMCV+tauRCV=0:0.3:0.1'],
+    seeds: 6,
+    trainOnChip: trainEpochs,
+    learnTau: true,
+    out: join(dir, `speed-${workers}-${run}`),
+    workers,
+    plots: false,
+    quiet: true,
   });
   const cpu = process.cpuUsage(cpu0);
   if (r.ran !== 24) throw new Error(`expected 24 jobs, ran ${r.ran}`);
@@ -75,8 +93,27 @@ async function speedRun(model: string, workers: number, run: number): Promise<Sp
 }
 
 function memoryRun(model: string, vary: string, seeds: number, name: string): { jobs: number; wallSeconds: number; peakRssMB: number } {
-  const r = spawnSync(process.execPath, [cli, 'robustness', '--model', model, '--hw', 'ideal', '--vary', vary, '--seeds', String(seeds),
-    '--out', join(dir, name), '--no-plots', '--json', '--quiet'], { encoding: 'utf8' });
+  const r = spawnSync(
+    process.execPath,
+    [
+      cli,
+      'robustness',
+      '--model',
+      model,
+      '--hw',
+      'ideal',
+      '--vary',
+      vary,
+      '--seeds',
+      String(seeds),
+      '--out',
+      join(dir, name),
+      '--no-plots',
+      '--json',
+      '--quiet',
+    ],
+    { encoding: 'utf8' },
+  );
   if (r.status !== 0) throw new Error(`robustness failed: ${r.stderr}`);
   const last = JSON.parse(r.stdout.trim().split('\n').pop()!) as { jobs: number; wallSeconds: number; peakRssMB: number };
   return { jobs: last.jobs, wallSeconds: last.wallSeconds, peakRssMB: last.peakRssMB };
@@ -105,11 +142,27 @@ try {
   log(`1000-job sweep: peak RSS ${big.peakRssMB.toFixed(0)} MB (${big.wallSeconds.toFixed(1)} s)`);
   const result = {
     cores: availableParallelism(),
-    speedup: { jobs: 24, trainOnChipEpochs: trainEpochs, secondsOneWorker: t1, secondsTwoWorkers: t2, speedup: Number((t1 / t2).toFixed(3)), medianSpeedup: Number((m1 / m2).toFixed(3)), runsOneWorker: one, runsTwoWorkers: two },
+    speedup: {
+      jobs: 24,
+      trainOnChipEpochs: trainEpochs,
+      secondsOneWorker: t1,
+      secondsTwoWorkers: t2,
+      speedup: Number((t1 / t2).toFixed(3)),
+      medianSpeedup: Number((m1 / m2).toFixed(3)),
+      runsOneWorker: one,
+      runsTwoWorkers: two,
+    },
     memory: { small, big },
-    loadAverage: { before: loadBefore.map((x) => Number(x.toFixed(2))), afterSpeedRuns: loadAfterSpeed.map((x) => Number(x.toFixed(2))), end: loadavg().map((x) => Number(x.toFixed(2))) },
+    loadAverage: {
+      before: loadBefore.map((x) => Number(x.toFixed(2))),
+      afterSpeedRuns: loadAfterSpeed.map((x) => Number(x.toFixed(2))),
+      end: loadavg().map((x) => Number(x.toFixed(2))),
+    },
   };
-  if (!json) log(`speed-up with 2 workers: ${result.speedup.speedup}x best, ${result.speedup.medianSpeedup}x median (${t1.toFixed(2)} s -> ${t2.toFixed(2)} s); 1000-job peak RSS ${big.peakRssMB.toFixed(0)} MB; load ${loadBefore[0].toFixed(2)}`);
+  if (!json)
+    log(
+      `speed-up with 2 workers: ${result.speedup.speedup}x best, ${result.speedup.medianSpeedup}x median (${t1.toFixed(2)} s -> ${t2.toFixed(2)} s); 1000-job peak RSS ${big.peakRssMB.toFixed(0)} MB; load ${loadBefore[0].toFixed(2)}`,
+    );
   process.stdout.write(JSON.stringify(result) + '\n');
 } finally {
   rmSync(dir, { recursive: true, force: true });

@@ -25,7 +25,10 @@ if (!existsSync(path.join(dir, 'Makefile'))) {
   process.exit(0);
 }
 const cc = process.env.CC || 'gcc';
-for (const [tool, args] of [['make', ['--version']], [cc, ['--version']]]) {
+for (const [tool, args] of [
+  ['make', ['--version']],
+  [cc, ['--version']],
+]) {
   const probe = spawnSync(tool, args, { encoding: 'utf8' });
   if (probe.error || probe.status !== 0) {
     console.warn(`build-firmware: WARNING: '${tool}' not found; the C engine is not built (glekit emulate --engine ts still works)`);

@@ -33,11 +33,7 @@ function findHeaders() {
   const candidates = [];
   if (process.env.GLEKIT_NODE_HEADERS) candidates.push(process.env.GLEKIT_NODE_HEADERS);
   if (process.env.npm_config_nodedir) candidates.push(path.join(process.env.npm_config_nodedir, 'include', 'node'));
-  candidates.push(
-    path.join(path.dirname(process.execPath), '..', 'include', 'node'),
-    '/usr/local/include/node',
-    '/usr/include/node',
-  );
+  candidates.push(path.join(path.dirname(process.execPath), '..', 'include', 'node'), '/usr/local/include/node', '/usr/include/node');
   return candidates.find((dir) => existsSync(path.join(dir, 'node_api.h'))) ?? null;
 }
 
@@ -109,6 +105,4 @@ try {
   process.exit(1);
 }
 const kib = Math.round(statSync(output).size / 1024);
-console.log(
-  `build-native: built ${rel(output)} (${kib} KiB) with ${ccVersion}, ${arch}, SIMD ${addon.simd} ${addon.vectorBytes * 8}-bit vectors`,
-);
+console.log(`build-native: built ${rel(output)} (${kib} KiB) with ${ccVersion}, ${arch}, SIMD ${addon.simd} ${addon.vectorBytes * 8}-bit vectors`);

@@ -9,7 +9,9 @@ export const PACKAGE_ROOT: string = (() => {
     try {
       const pkg = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as { name?: string };
       if (pkg.name === 'glekit') return dir;
-    } catch { /* keep climbing */ }
+    } catch {
+      /* keep climbing */
+    }
     dir = dirname(dir);
   }
   throw new Error('glekit: cannot locate the package root');

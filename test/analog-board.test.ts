@@ -16,8 +16,17 @@ import { join } from 'node:path';
 import { pack, unpack } from 'msgpackr';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import {
-  BoardClient, BoardProcess, boardProgramAvailable, boardProgramPath, encodeFrame, FrameReader, openSerial, packPayload, unpackPayload,
-  type Transport, type WireValue,
+  BoardClient,
+  BoardProcess,
+  boardProgramAvailable,
+  boardProgramPath,
+  encodeFrame,
+  FrameReader,
+  openSerial,
+  packPayload,
+  unpackPayload,
+  type Transport,
+  type WireValue,
 } from '../src/bridge/index.js';
 import { compileModel } from '../src/compile/index.js';
 import { decodeDescriptor, presentationInputs, validateDescriptor } from '../src/descriptor/index.js';
@@ -62,17 +71,22 @@ class RawLine {
   private readonly reader = new FrameReader(65536);
   private waiting: ((f: { status: number; body: Record<string, unknown> }) => void) | null = null;
   constructor(private readonly t: Transport) {
-    t.onData((chunk) => this.reader.push(chunk, (f) => {
-      const w = this.waiting;
-      this.waiting = null;
-      w?.({ status: f.status, body: unpackPayload(f.payload) as Record<string, unknown> });
-    }));
+    t.onData((chunk) =>
+      this.reader.push(chunk, (f) => {
+        const w = this.waiting;
+        this.waiting = null;
+        w?.({ status: f.status, body: unpackPayload(f.payload) as Record<string, unknown> });
+      }),
+    );
   }
 
   call(type: number, payload: Record<string, WireValue>): Promise<{ status: number; body: Record<string, unknown> }> {
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`no answer to type 0x${type.toString(16)}`)), 5000);
-      this.waiting = (r) => { clearTimeout(timer); resolve(r); };
+      this.waiting = (r) => {
+        clearTimeout(timer);
+        resolve(r);
+      };
       this.t.write(encodeFrame({ type, seq: this.seq++ }, packPayload(payload)));
     });
   }
@@ -133,7 +147,8 @@ function heldInputs(count: number): { codes: Int32Array; perSample: number } {
   const d = decodeDescriptor(yinyang, 'yinyang');
   const data = loadClassificationTask('yinyang', 0).test;
   const steps = presentationInputs(d, data.inputs, count, data.inputSize);
-  const perSample = d.network.inputSize, sps = d.network.presentation.stepsPerSample;
+  const perSample = d.network.inputSize,
+    sps = d.network.presentation.stepsPerSample;
   const codes = new Int32Array(count * perSample);
   for (let k = 0; k < count; k++) codes.set(steps.subarray(k * sps * perSample, k * sps * perSample + perSample), k * perSample);
   return { codes, perSample };
@@ -159,14 +174,23 @@ function fitTau(samples: number[], dt: number, lsb: number): number {
   const q = Math.floor(samples.length / 4);
   const tail = samples.slice(samples.length - q);
   const plateau = tail.reduce((a, b) => a + b, 0) / tail.length;
-  const xs: number[] = [], ys: number[] = [];
+  const xs: number[] = [],
+    ys: number[] = [];
   samples.forEach((u, t) => {
     const rest = plateau - u;
-    if (rest > 8 * lsb) { xs.push(t + 1); ys.push(Math.log(rest / plateau)); }
+    if (rest > 8 * lsb) {
+      xs.push(t + 1);
+      ys.push(Math.log(rest / plateau));
+    }
   });
-  const mx = xs.reduce((a, b) => a + b, 0) / xs.length, my = ys.reduce((a, b) => a + b, 0) / ys.length;
-  let sxy = 0, sxx = 0;
-  xs.forEach((x, i) => { sxy += (x - mx) * (ys[i] - my); sxx += (x - mx) ** 2; });
+  const mx = xs.reduce((a, b) => a + b, 0) / xs.length,
+    my = ys.reduce((a, b) => a + b, 0) / ys.length;
+  let sxy = 0,
+    sxx = 0;
+  xs.forEach((x, i) => {
+    sxy += (x - mx) * (ys[i] - my);
+    sxx += (x - mx) ** 2;
+  });
   const a = Math.exp(sxy / sxx);
   return dt / (1 - a);
 }
@@ -205,16 +229,21 @@ describe.skipIf(skipReason !== null)('the emulated analog board', () => {
     const steps = decodeDescriptor(yinyang, 'yinyang').network.presentation.stepsPerSample;
     const ref = reference(truth, codes, perSample, steps);
     const top = truth.layers.length - 1;
-    let exact = 0, maxCode = 0, maxValue = 0;
+    let exact = 0,
+      maxCode = 0,
+      maxValue = 0;
     const lsb = (truth.layers[top].range[1] - truth.layers[top].range[0]) / (truth.adc.reliableHi - truth.adc.reliableLo);
     for (let k = 0; k < ref.codes.length; k++) {
       const d = Math.abs(board.y[k] - ref.codes[k]);
       if (d === 0) exact++;
       maxCode = Math.max(maxCode, d);
-      if (board.y[k] > truth.adc.reliableLo && board.y[k] < truth.adc.reliableHi) maxValue = Math.max(maxValue, Math.abs(adcValue(truth, top, board.y[k]) - ref.values[k]));
+      if (board.y[k] > truth.adc.reliableLo && board.y[k] < truth.adc.reliableHi)
+        maxValue = Math.max(maxValue, Math.abs(adcValue(truth, top, board.y[k]) - ref.values[k]));
     }
-    console.log(`analog board vs float engine on the realised parameters: ${exact}/${ref.codes.length} codes equal, largest code difference ${maxCode}, ` +
-      `largest value error inside the reliable range ${maxValue.toExponential(3)} (half an LSB is ${(lsb / 2).toExponential(3)})`);
+    console.log(
+      `analog board vs float engine on the realised parameters: ${exact}/${ref.codes.length} codes equal, largest code difference ${maxCode}, ` +
+        `largest value error inside the reliable range ${maxValue.toExponential(3)} (half an LSB is ${(lsb / 2).toExponential(3)})`,
+    );
     expect(maxCode).toBeLessThanOrEqual(1);
     expect(exact / ref.codes.length).toBeGreaterThan(0.99);
     expect(maxValue).toBeLessThanOrEqual(lsb / 2 + 1e-9);
@@ -264,7 +293,8 @@ describe.skipIf(skipReason !== null)('the emulated analog board', () => {
     }
     const per = L.nOut * steps;
     const lsb = (L.range[1] - L.range[0]) / (truth.adc.reliableHi - truth.adc.reliableLo);
-    const errM: number[] = [], errR: number[] = [];
+    const errM: number[] = [],
+      errR: number[] = [];
     for (let i = 0; i < L.nOut; i++) {
       const n = truth.neurons[L.first + i];
       if (n.broken !== null) continue;
@@ -278,8 +308,10 @@ describe.skipIf(skipReason !== null)('the emulated analog board', () => {
       errR.push((n.realised.tauM * r1) / plateau / n.realised.tauR - 1);
     }
     const rms = (a: number[]): number => Math.sqrt(a.reduce((s, x) => s + x * x, 0) / a.length);
-    console.log(`PROBE fits over ${errM.length} neurons: tau_m relative error rms ${rms(errM).toFixed(4)} max ${Math.max(...errM.map(Math.abs)).toFixed(4)}; ` +
-      `tau_r (first rate sample) rms ${rms(errR).toFixed(4)} max ${Math.max(...errR.map(Math.abs)).toFixed(4)}`);
+    console.log(
+      `PROBE fits over ${errM.length} neurons: tau_m relative error rms ${rms(errM).toFixed(4)} max ${Math.max(...errM.map(Math.abs)).toFixed(4)}; ` +
+        `tau_r (first rate sample) rms ${rms(errR).toFixed(4)} max ${Math.max(...errR.map(Math.abs)).toFixed(4)}`,
+    );
     expect(errM.length).toBeGreaterThan(60);
     expect(rms(errM)).toBeLessThan(0.02);
     expect(Math.max(...errM.map(Math.abs))).toBeLessThan(0.06);
@@ -300,7 +332,12 @@ describe.skipIf(skipReason !== null)('the emulated analog board', () => {
     const info = await d.call(MSG.INFO, {});
     expect(info.body.analog).toBeUndefined();
     expect(info.body.capabilities).not.toContain('analog');
-    for (const [type, payload] of [[MSG.TRIM_GET, {}], [MSG.TRIM_SET, { codes: new Uint8Array(0) }], [MSG.PROBE, { layer: 0, neurons: new Uint8Array(0), level: 0, steps: 1, observe: 'rate' }], [MSG.PROBE_READ, { off: 0, len: 1 }]] as const) {
+    for (const [type, payload] of [
+      [MSG.TRIM_GET, {}],
+      [MSG.TRIM_SET, { codes: new Uint8Array(0) }],
+      [MSG.PROBE, { layer: 0, neurons: new Uint8Array(0), level: 0, steps: 1, observe: 'rate' }],
+      [MSG.PROBE_READ, { off: 0, len: 1 }],
+    ] as const) {
       const r = await d.call(type, payload as Record<string, WireValue>);
       expect(r.status).toBe(8);
       expect(String(r.body.reason)).toMatch(/not an analog board/);
@@ -314,14 +351,19 @@ describe.skipIf(skipReason !== null)('the emulated analog board', () => {
     const { codes, perSample } = heldInputs(100);
     const board = { y: await runOnBoard(bp, codes) };
     const ref = reference(truth, codes, perSample, decodeDescriptor(yinyang, 'yinyang').network.presentation.stepsPerSample);
-    let differ = 0, sum = 0;
-    for (let k = 0; k < ref.codes.length; k++) { const e = board.y[k] - ref.codes[k]; if (e !== 0) differ++; sum += e * e; }
+    let differ = 0,
+      sum = 0;
+    for (let k = 0; k < ref.codes.length; k++) {
+      const e = board.y[k] - ref.codes[k];
+      if (e !== 0) differ++;
+      sum += e * e;
+    }
     // noise is there, and small: a few LSB at the output
     expect(differ).toBeGreaterThan(ref.codes.length / 4);
     expect(Math.sqrt(sum / ref.codes.length)).toBeLessThan(8);
   });
 
-  it('reads the image\'s per-layer trims at boot; the C loader and the TS decoder ignore the key', async () => {
+  it("reads the image's per-layer trims at boot; the C loader and the TS decoder ignore the key", async () => {
     // the Yin-Yang image with a `trims` bin in every layer map (4 x nOut uint16, parameter-major), its SHA-256 trailer redone
     const doc = unpack(yinyang) as { network: { layers: Record<string, unknown>[] } };
     const want: number[][] = [];
@@ -332,7 +374,12 @@ describe.skipIf(skipReason !== null)('the emulated analog board', () => {
       layer.trims = u16(codes);
     });
     const bytes = Uint8Array.from(pack(doc));
-    bytes.set(createHash('sha256').update(bytes.subarray(0, bytes.length - 41)).digest(), bytes.length - 32);
+    bytes.set(
+      createHash('sha256')
+        .update(bytes.subarray(0, bytes.length - 41))
+        .digest(),
+      bytes.length - 32,
+    );
     const d = decodeDescriptor(bytes, 'yinyang+trims');
     expect(() => validateDescriptor(d)).not.toThrow();
 
@@ -347,6 +394,8 @@ describe.skipIf(skipReason !== null)('the emulated analog board', () => {
     const cur = new Uint16Array(Uint8Array.from(got.body.codes as Uint8Array).buffer);
     // TRIM_GET: parameter-major over all neurons bottom to top
     const n = truth.neurons.length;
-    truth.neurons.forEach((nr, g) => { for (let p = 0; p < 4; p++) expect(cur[p * n + g]).toBe(nr.codes[p]); });
+    truth.neurons.forEach((nr, g) => {
+      for (let p = 0; p < 4; p++) expect(cur[p * n + g]).toBe(nr.codes[p]);
+    });
   });
 });

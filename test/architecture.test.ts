@@ -19,18 +19,29 @@ const SRC = resolve(__dirname, '..', 'src');
  * stage named here (version.ts is the package's root and version, below everything).
  */
 const STAGE_RANKS: Record<string, number> = {
-  util: 0, 'version.ts': 0,
-  fixed: 1, plot: 1,
+  util: 0,
+  'version.ts': 0,
+  fixed: 1,
+  plot: 1,
   presentation: 2,
-  engine: 3, hw: 3, descriptor: 3,
-  tasks: 4, model: 4, trace: 4, emulator: 4,
+  engine: 3,
+  hw: 3,
+  descriptor: 3,
+  tasks: 4,
+  model: 4,
+  trace: 4,
+  emulator: 4,
   train: 5,
-  substrate: 6, compile: 6,
+  substrate: 6,
+  compile: 6,
   bridge: 7,
   target: 8,
-  device: 9, calibrate: 9,
-  sweep: 10, nir: 10,
-  cli: 11, 'index.ts': 11,
+  device: 9,
+  calibrate: 9,
+  sweep: 10,
+  nir: 10,
+  cli: 11,
+  'index.ts': 11,
 };
 
 /** Functions allowed above the limit, with the reason. Key: "path:name". */
@@ -66,7 +77,12 @@ function importsOf(sf: ts.SourceFile): string[] {
   const visit = (node: ts.Node): void => {
     if ((ts.isImportDeclaration(node) || ts.isExportDeclaration(node)) && node.moduleSpecifier && ts.isStringLiteral(node.moduleSpecifier)) {
       out.push(node.moduleSpecifier.text);
-    } else if (ts.isCallExpression(node) && node.expression.kind === ts.SyntaxKind.ImportKeyword && node.arguments[0] && ts.isStringLiteral(node.arguments[0])) {
+    } else if (
+      ts.isCallExpression(node) &&
+      node.expression.kind === ts.SyntaxKind.ImportKeyword &&
+      node.arguments[0] &&
+      ts.isStringLiteral(node.arguments[0])
+    ) {
       out.push(node.arguments[0].text);
     }
     ts.forEachChild(node, visit);
@@ -137,6 +153,9 @@ describe('function length', () => {
       }
     }
     expect(long).toEqual([]);
-    expect(Object.keys(TO_BE_SPLIT).filter((k) => !stillLong.has(k)), 'split: remove them from TO_BE_SPLIT').toEqual([]);
+    expect(
+      Object.keys(TO_BE_SPLIT).filter((k) => !stillLong.has(k)),
+      'split: remove them from TO_BE_SPLIT',
+    ).toEqual([]);
   });
 });

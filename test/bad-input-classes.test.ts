@@ -44,9 +44,24 @@ function modelWith(name: string, change: (content: any) => void): string {
 
 function spec(over: Record<string, unknown> = {}): Record<string, unknown> {
   return {
-    dtype: 'float64', dt: 0.1, gamma: 0, beta: 1, loss: 'mse', prospectiveErrors: true,
+    dtype: 'float64',
+    dt: 0.1,
+    gamma: 0,
+    beta: 1,
+    loss: 'mse',
+    prospectiveErrors: true,
     layers: [
-      { phi: 'linear', weights: [[0.1, 0.2], [0.3, -0.1], [0.2, 0.2]], bias: [0, 0, 0], tauM: [1, 1, 1], tauR: [0.5, 0.5, 0.5] },
+      {
+        phi: 'linear',
+        weights: [
+          [0.1, 0.2],
+          [0.3, -0.1],
+          [0.2, 0.2],
+        ],
+        bias: [0, 0, 0],
+        tauM: [1, 1, 1],
+        tauR: [0.5, 0.5, 0.5],
+      },
       { phi: 'linear', weights: [[1, 1, 1]], bias: null, tauM: [1], tauR: [1] },
     ],
     learning: { optimizer: 'sgd', lr: 0.1, startStep: 0, weights: true, biases: true, tauM: false, tauMin: 0.1 },
@@ -84,29 +99,55 @@ describe('1. named errors instead of stack traces', () => {
 
   it('train --run-dir and --out under an existing file', () => {
     writeFileSync(join(dir, 'plain'), 'x');
-    expectOneLineError(glekit('train', '--task', 'yinyang', '--run-dir', 'plain/run'), /option --run-dir: cannot create the directory "plain\/run": .*plain is a file/);
-    expectOneLineError(glekit('train', '--task', 'yinyang', '--run-dir', 'run2', '--out', 'plain/m.json'), /option --out: cannot create "plain\/m\.json": .*plain is a file/);
+    expectOneLineError(
+      glekit('train', '--task', 'yinyang', '--run-dir', 'plain/run'),
+      /option --run-dir: cannot create the directory "plain\/run": .*plain is a file/,
+    );
+    expectOneLineError(
+      glekit('train', '--task', 'yinyang', '--run-dir', 'run2', '--out', 'plain/m.json'),
+      /option --out: cannot create "plain\/m\.json": .*plain is a file/,
+    );
   });
 
   it('robustness --out naming an existing file', () => {
     writeFileSync(join(dir, 'notadir'), 'keep');
-    expectOneLineError(glekit('robustness', '--model', FIXTURE, '--hw', 'ideal', '--seeds', '1', '--out', 'notadir'), /option --out: "notadir" is an existing file, not a directory/);
+    expectOneLineError(
+      glekit('robustness', '--model', FIXTURE, '--hw', 'ideal', '--seeds', '1', '--out', 'notadir'),
+      /option --out: "notadir" is an existing file, not a directory/,
+    );
     expect(readFileSync(join(dir, 'notadir'), 'utf8')).toBe('keep');
   });
 
-  for (const [value, shown] of [[0, '0'], [-3, '-3'], [2.5, '2.5']] as const) {
+  for (const [value, shown] of [
+    [0, '0'],
+    [-3, '-3'],
+    [2.5, '2.5'],
+  ] as const) {
     it(`a model whose evaluation batch size is ${value}`, () => {
-      const path = modelWith(`eb${shown}.json`, (c) => { c.training.evalBatchSize = value; });
-      expectOneLineError(glekit('eval', '--model', path, '--task', 'yinyang'), new RegExp(`eb${shown}\\.json: field 'training\\.evalBatchSize' must be an integer in 1\\.\\.1000000 \\(got ${shown}\\)`));
+      const path = modelWith(`eb${shown}.json`, (c) => {
+        c.training.evalBatchSize = value;
+      });
+      expectOneLineError(
+        glekit('eval', '--model', path, '--task', 'yinyang'),
+        new RegExp(`eb${shown}\\.json: field 'training\\.evalBatchSize' must be an integer in 1\\.\\.1000000 \\(got ${shown}\\)`),
+      );
     });
   }
 });
 
 describe('2. a model that does not fit its task', () => {
-  const wide = (c: any): void => { const l = c.network.layers[0]; l.inputSize = 5; l.weights = l.weights.map((r: number[]) => [...r, 0]); };
+  const wide = (c: any): void => {
+    const l = c.network.layers[0];
+    l.inputSize = 5;
+    l.weights = l.weights.map((r: number[]) => [...r, 0]);
+  };
   const more = (c: any): void => {
     const l = c.network.layers[c.network.layers.length - 1];
-    l.outputSize = 4; l.weights.push(l.weights[0]); if (l.bias) l.bias.push(0); l.tauM.push(l.tauM[0]); l.tauR.push(l.tauR[0]);
+    l.outputSize = 4;
+    l.weights.push(l.weights[0]);
+    if (l.bias) l.bias.push(0);
+    l.tauM.push(l.tauM[0]);
+    l.tauR.push(l.tauR[0]);
   };
 
   it('wrong input size: eval and robustness refuse it', () => {
@@ -119,7 +160,10 @@ describe('2. a model that does not fit its task', () => {
 
   it('wrong output count', () => {
     const path = modelWith('more.json', more);
-    expectOneLineError(glekit('eval', '--model', path, '--task', 'yinyang'), /more\.json: field 'network\.layers\[1\]\.outputSize' must be 3, the number of yinyang classes \(got 4\)/);
+    expectOneLineError(
+      glekit('eval', '--model', path, '--task', 'yinyang'),
+      /more\.json: field 'network\.layers\[1\]\.outputSize' must be 3, the number of yinyang classes \(got 4\)/,
+    );
   });
 });
 
@@ -136,10 +180,13 @@ describe('3. an output path equal to an input path', () => {
     expectOneLineError(glekit('trace', '--spec', path, '--out', './same2.json'), /is also the --spec file/);
   });
 
-  it('train --out naming the run folder\'s checkpoint', () => {
+  it("train --out naming the run folder's checkpoint", () => {
     mkdirSync(join(dir, 'run3'), { recursive: true });
     writeFileSync(join(dir, 'run3', 'checkpoint.json'), 'CHECKPOINT');
-    expectOneLineError(glekit('train', '--task', 'yinyang', '--run-dir', 'run3', '--out', 'run3/checkpoint.json'), /option --out: .* is also the run folder's checkpoint\.json/);
+    expectOneLineError(
+      glekit('train', '--task', 'yinyang', '--run-dir', 'run3', '--out', 'run3/checkpoint.json'),
+      /option --out: .* is also the run folder's checkpoint\.json/,
+    );
     expect(readFileSync(join(dir, 'run3', 'checkpoint.json'), 'utf8')).toBe('CHECKPOINT');
   });
 
@@ -162,14 +209,22 @@ describe('4. bounds on work and output, checked before the work', () => {
     });
     const started = Date.now();
     const r = glekit('trace', '--spec', writeJson('big.json', big), '--out', 'big-trace.json');
-    expectOneLineError(r, /big\.json: the trace would hold 15019001 numbers \(3000 steps x 2 layers x batch 1, about 300 MB of JSON\), more than the limit of 10000000/);
+    expectOneLineError(
+      r,
+      /big\.json: the trace would hold 15019001 numbers \(3000 steps x 2 layers x batch 1, about 300 MB of JSON\), more than the limit of 10000000/,
+    );
     expect(Date.now() - started).toBeLessThan(20_000);
     expect(existsSync(join(dir, 'big-trace.json'))).toBe(false);
   });
 
   it('a model whose presentation is longer than the descriptor limit', () => {
-    const path = modelWith('long.json', (c) => { c.presentation.stepsPerSample = 1e9; });
-    expectOneLineError(glekit('eval', '--model', path, '--task', 'yinyang'), /long\.json: field 'presentation\.stepsPerSample' must be at most 1048576.*\(got 1000000000\)/);
+    const path = modelWith('long.json', (c) => {
+      c.presentation.stepsPerSample = 1e9;
+    });
+    expectOneLineError(
+      glekit('eval', '--model', path, '--task', 'yinyang'),
+      /long\.json: field 'presentation\.stepsPerSample' must be at most 1048576.*\(got 1000000000\)/,
+    );
   });
 });
 
@@ -180,7 +235,10 @@ describe('5. options ignored or aliased', () => {
     expectOneLineError(glekit('train', '--task', 'lagline', '--out', 'x.json'), /option --out: task "lagline" does not use it/);
     expectOneLineError(glekit('train', '--task', 'yinyang', '--compare'), /option --compare: task "yinyang" does not use it/);
     expectOneLineError(glekit('train', '--task', 'yinyang', '--no-prospective-errors'), /option --no-prospective-errors: task "yinyang" does not use it/);
-    expectOneLineError(glekit('robustness', '--model', FIXTURE, '--hw', 'ideal', '--seeds', '1', '--out', 'sw-lr', '--chip-lr', '0.1'), /option --chip-lr: .*--train-on-chip/);
+    expectOneLineError(
+      glekit('robustness', '--model', FIXTURE, '--hw', 'ideal', '--seeds', '1', '--out', 'sw-lr', '--chip-lr', '0.1'),
+      /option --chip-lr: .*--train-on-chip/,
+    );
   });
 
   it('seeds above 2^32 - 1', () => {
@@ -204,8 +262,26 @@ describe('6. divergence reported as divergence', () => {
   });
 
   it('robustness: a diverged job is listed, not averaged', () => {
-    const r = glekit('robustness', '--model', FIXTURE, '--hw', 'ideal', '--seeds', '1', '--workers', '1', '--train-on-chip', '1', '--chip-lr', '1e308',
-      '--out', 'sw-div', '--no-plots', '--quiet', '--json');
+    const r = glekit(
+      'robustness',
+      '--model',
+      FIXTURE,
+      '--hw',
+      'ideal',
+      '--seeds',
+      '1',
+      '--workers',
+      '1',
+      '--train-on-chip',
+      '1',
+      '--chip-lr',
+      '1e308',
+      '--out',
+      'sw-div',
+      '--no-plots',
+      '--quiet',
+      '--json',
+    );
     expect(r.code).toBe(0);
     expect(r.stderr).toMatch(/diverged: chip seed 1: layers\[\d+\]\.\w+\[[\d\]\[]+ = (NaN|-?Infinity) \(training in the loop, epoch 1\); left out of the mean/);
     const out = JSON.parse(r.stdout.trim().split('\n').pop()!);
@@ -219,7 +295,8 @@ describe('6. divergence reported as divergence', () => {
 });
 
 describe('7. records and the sweep lock', () => {
-  const sweep = (out: string) => glekit('robustness', '--model', FIXTURE, '--hw', 'ideal', '--seeds', '1', '--workers', '1', '--out', out, '--no-plots', '--quiet');
+  const sweep = (out: string) =>
+    glekit('robustness', '--model', FIXTURE, '--hw', 'ideal', '--seeds', '1', '--workers', '1', '--out', out, '--no-plots', '--quiet');
 
   it('a metric of the wrong type in records.jsonl', () => {
     expect(sweep('sw-rec').code).toBe(0);

@@ -21,9 +21,24 @@ function glekit(...args: string[]) {
 
 function validSpec(): Record<string, unknown> {
   return {
-    dtype: 'float64', dt: 0.1, gamma: 0, beta: 1, loss: 'mse', prospectiveErrors: true,
+    dtype: 'float64',
+    dt: 0.1,
+    gamma: 0,
+    beta: 1,
+    loss: 'mse',
+    prospectiveErrors: true,
     layers: [
-      { phi: 'tanh', weights: [[0.1, 0.2], [0.3, -0.1], [0.2, 0.2]], bias: [0, 0, 0], tauM: [1, 1, 1], tauR: [0.5, 0.5, 0.5] },
+      {
+        phi: 'tanh',
+        weights: [
+          [0.1, 0.2],
+          [0.3, -0.1],
+          [0.2, 0.2],
+        ],
+        bias: [0, 0, 0],
+        tauM: [1, 1, 1],
+        tauR: [0.5, 0.5, 0.5],
+      },
       { phi: 'linear', weights: [[1, 1, 1]], bias: null, tauM: [1], tauR: [1] },
     ],
     learning: { optimizer: 'sgd', lr: 0.1, startStep: 0, weights: true, biases: true, tauM: false, tauMin: 0.1 },
@@ -54,14 +69,62 @@ describe('glekit trace with a bad SPEC', () => {
   });
 
   const cases: [string, (s: any) => void, RegExp][] = [
-    ['unknown activation', (s) => { s.layers[0].phi = 'swish'; }, /layers\[0\]\.phi.*not a known activation.*"swish"/],
-    ['tau below dt', (s) => { s.layers[1].tauR = [0.01]; }, /layers\[1\]\.tauR\[0\].*at least dt = 0\.1.*0\.01/],
-    ['mismatched shapes', (s) => { s.layers[1].weights = [[1, 1]]; }, /layers\[1\]\.weights.*3 columns.*row 0 has 2/],
-    ['ragged input', (s) => { s.inputs[1] = [[0, 1, 2]]; }, /inputs\[1\]\[0\].*length 2/],
-    ['bias of the wrong length', (s) => { s.layers[0].bias = [0, 0]; }, /layers\[0\]\.bias.*length 3/],
-    ['unknown loss', (s) => { s.loss = 'hinge'; }, /'loss'.*"mse", "ce".*"hinge"/],
-    ['missing dt', (s) => { delete s.dt; }, /'dt'.*must be a number.*nothing/],
-    ['targets of the wrong count', (s) => { s.targets = [null]; }, /'targets'.*length 2/],
+    [
+      'unknown activation',
+      (s) => {
+        s.layers[0].phi = 'swish';
+      },
+      /layers\[0\]\.phi.*not a known activation.*"swish"/,
+    ],
+    [
+      'tau below dt',
+      (s) => {
+        s.layers[1].tauR = [0.01];
+      },
+      /layers\[1\]\.tauR\[0\].*at least dt = 0\.1.*0\.01/,
+    ],
+    [
+      'mismatched shapes',
+      (s) => {
+        s.layers[1].weights = [[1, 1]];
+      },
+      /layers\[1\]\.weights.*3 columns.*row 0 has 2/,
+    ],
+    [
+      'ragged input',
+      (s) => {
+        s.inputs[1] = [[0, 1, 2]];
+      },
+      /inputs\[1\]\[0\].*length 2/,
+    ],
+    [
+      'bias of the wrong length',
+      (s) => {
+        s.layers[0].bias = [0, 0];
+      },
+      /layers\[0\]\.bias.*length 3/,
+    ],
+    [
+      'unknown loss',
+      (s) => {
+        s.loss = 'hinge';
+      },
+      /'loss'.*"mse", "ce".*"hinge"/,
+    ],
+    [
+      'missing dt',
+      (s) => {
+        delete s.dt;
+      },
+      /'dt'.*must be a number.*nothing/,
+    ],
+    [
+      'targets of the wrong count',
+      (s) => {
+        s.targets = [null];
+      },
+      /'targets'.*length 2/,
+    ],
   ];
   for (const [name, mutate, message] of cases) {
     it(name, () => {
@@ -99,12 +162,22 @@ describe('glekit trace with a bad SPEC', () => {
 
 describe('model files', () => {
   function model() {
-    const layers = initLayers(4, [{ size: 3, phi: 'tanh', tauM: 1, tauR: 1 }, { size: 2, phi: 'linear', tauM: 1, tauR: 1 }], { weightStd: 1, biasStd: 0.1 }, 1);
+    const layers = initLayers(
+      4,
+      [
+        { size: 3, phi: 'tanh', tauM: 1, tauR: 1 },
+        { size: 2, phi: 'linear', tauM: 1, tauR: 1 },
+      ],
+      { weightStd: 1, biasStd: 0.1 },
+      1,
+    );
     return makeModelFile({
-      tool: 'test', task: 'yinyang',
+      tool: 'test',
+      task: 'yinyang',
       network: { dt: 0.1, gamma: 0, beta: 1, loss: 'ce', prospectiveErrors: false, layers: layers.map(layerToModel) },
       presentation: { mode: 'static', stepsPerSample: 5, settleSteps: 4, readout: 'last' },
-      training: { seed: 1 }, metrics: { testAccuracy: 0.5 },
+      training: { seed: 1 },
+      metrics: { testAccuracy: 0.5 },
     });
   }
 

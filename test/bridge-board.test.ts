@@ -14,7 +14,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import {
-  BoardClient, BoardProcess, BridgeError, FaultyTransport, addFaultCounts, boardProgramAvailable, boardProgramPath, emptyFaultCounts, openSerial,
+  BoardClient,
+  BoardProcess,
+  BridgeError,
+  FaultyTransport,
+  addFaultCounts,
+  boardProgramAvailable,
+  boardProgramPath,
+  emptyFaultCounts,
+  openSerial,
   type Transport,
 } from '../src/bridge/index.js';
 import { compileModel } from '../src/compile/index.js';
@@ -83,7 +91,12 @@ describe.skipIf(skipReason !== null)('bridge to gle_board over a pty', () => {
     const v = await c.verify(1);
     const d = decodeDescriptor(yinyang, 'yinyang');
     expect(hex(v.hash)).toBe(sha(yinyang));
-    expect(v.network).toMatchObject({ inputSize: d.network.inputSize, outputSize: d.network.outputSize, stepsPerSample: d.network.presentation.stepsPerSample, mode: 'static' });
+    expect(v.network).toMatchObject({
+      inputSize: d.network.inputSize,
+      outputSize: d.network.outputSize,
+      stepsPerSample: d.network.presentation.stepsPerSample,
+      mode: 'static',
+    });
     const s = await c.activate(1, true);
     expect(s.active).toBe(1);
     expect(s.slots[1]).toMatchObject({ state: 'complete', confirmed: true, permanent: true, active: true });
@@ -94,7 +107,11 @@ describe.skipIf(skipReason !== null)('bridge to gle_board over a pty', () => {
     // a held sample: its codes are the first step's row
     const perStep = d.network.inputSize;
     const codes = new Int32Array(count * perStep);
-    for (let k = 0; k < count; k++) codes.set(steps.subarray(k * d.network.presentation.stepsPerSample * perStep, k * d.network.presentation.stepsPerSample * perStep + perStep), k * perStep);
+    for (let k = 0; k < count; k++)
+      codes.set(
+        steps.subarray(k * d.network.presentation.stepsPerSample * perStep, k * d.network.presentation.stepsPerSample * perStep + perStep),
+        k * perStep,
+      );
     const board = await c.runSamples(codes);
     const host = runPresentationC(yinyang, steps, d.network.outputSize);
     const ts = runPresentation(new FixedEngine(d), steps, count);
@@ -129,7 +146,9 @@ describe.skipIf(skipReason !== null)('bridge to gle_board over a pty', () => {
     const bp = await startBoard('refuse.flash', ['--slot-size', '8192']);
     const c = await connect(bp);
     const before = (await c.info()).stats.rxFrames;
-    await expect(c.upload(0, yinyang)).rejects.toThrow(`port ${bp.port}: UPLOAD slot 0: the image is ${yinyang.length} bytes, the board's slots hold 8192 bytes`);
+    await expect(c.upload(0, yinyang)).rejects.toThrow(
+      `port ${bp.port}: UPLOAD slot 0: the image is ${yinyang.length} bytes, the board's slots hold 8192 bytes`,
+    );
     const small = encodeDescriptor(randomDescriptor(new Rng(3), { maxLayers: 1, maxSize: 3 }));
     const smallV2 = small.slice();
     const at = Buffer.from(small).indexOf(Buffer.from('formatVersion')) + 'formatVersion'.length;
@@ -144,11 +163,16 @@ describe.skipIf(skipReason !== null)('bridge to gle_board over a pty', () => {
     let bp = await startBoard('resume.flash', [], true);
     let c = await connect(bp, 115200 * 4);
     let killedAt = 0;
-    const err = await c.upload(0, big, {
-      onProgress: (p) => {
-        if (killedAt === 0 && p.acked > big.length / 3) { killedAt = p.acked; void bp.kill(); }
-      },
-    }).catch((e: unknown) => e);
+    const err = await c
+      .upload(0, big, {
+        onProgress: (p) => {
+          if (killedAt === 0 && p.acked > big.length / 3) {
+            killedAt = p.acked;
+            void bp.kill();
+          }
+        },
+      })
+      .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(BridgeError);
     expect((err as BridgeError).failure).toBe('closed');
     expect((err as Error).message).toMatch(new RegExp(`^port ${bp.port}: UPLOAD slot 0 off \\d+: the line closed: the board disconnected or died$`));
@@ -212,10 +236,12 @@ describe.skipIf(skipReason !== null)('bridge to gle_board over a pty', () => {
     expect(c.unexpectedReboots).toBe(0);
     // and the image that runs is the one uploaded: RUN equals the TS emulator on it
     const d = decodeDescriptor(other, 'other');
-    const x = new Int32Array(20 * d.network.inputSize).map((_, i) => (i * 13) % 7 - 3);
+    const x = new Int32Array(20 * d.network.inputSize).map((_, i) => ((i * 13) % 7) - 3);
     const y = await c.runSamples(x);
     const stepIn = new Int32Array(20 * d.network.presentation.stepsPerSample * d.network.inputSize);
-    for (let k = 0; k < 20; k++) for (let t = 0; t < d.network.presentation.stepsPerSample; t++) stepIn.set(x.subarray(k * d.network.inputSize, (k + 1) * d.network.inputSize), (k * d.network.presentation.stepsPerSample + t) * d.network.inputSize);
+    for (let k = 0; k < 20; k++)
+      for (let t = 0; t < d.network.presentation.stepsPerSample; t++)
+        stepIn.set(x.subarray(k * d.network.inputSize, (k + 1) * d.network.inputSize), (k * d.network.presentation.stepsPerSample + t) * d.network.inputSize);
     expect(Array.from(y.y)).toEqual(Array.from(runPresentation(new FixedEngine(d), stepIn, 20)));
   });
 
@@ -236,15 +262,29 @@ describe.skipIf(skipReason !== null)('bridge to gle_board over a pty', () => {
         if (attempts > 60) throw new Error('too many reconnects');
         const rates = { drop: 0.03, corrupt: 0.03, duplicate: 0.03, reorder: 0.03, delay: 0.03, split: 0.1, dropByte: 0.01, garbage: 0.03 };
         let faulty: FaultyTransport | null = null;
-        const c = await connect(bp, 3_000_000, (t) => (faulty = new FaultyTransport(t, { seed: seed++, tx: rates, rx: rates, cut: 0.03, maxDelayMs: 10 })), 100)
-          .catch((e: unknown) => e as Error);
-        const count = (): void => { if (faulty !== null) addFaultCounts(faults, (faulty as FaultyTransport).counts); };
-        if (c instanceof Error) { count(); continue; }
+        const c = await connect(
+          bp,
+          3_000_000,
+          (t) => (faulty = new FaultyTransport(t, { seed: seed++, tx: rates, rx: rates, cut: 0.03, maxDelayMs: 10 })),
+          100,
+        ).catch((e: unknown) => e as Error);
+        const count = (): void => {
+          if (faulty !== null) addFaultCounts(faults, (faulty as FaultyTransport).counts);
+        };
+        if (c instanceof Error) {
+          count();
+          continue;
+        }
         try {
           // one cut for sure: in the middle of the first upload of the big image
           const forced = k === 1 && !cutForced;
           const r = await c.upload(slot, img, {
-            onProgress: (p) => { if (forced && !cutForced && p.acked > img.length / 2) { cutForced = true; (faulty as unknown as FaultyTransport).cut(); } },
+            onProgress: (p) => {
+              if (forced && !cutForced && p.acked > img.length / 2) {
+                cutForced = true;
+                (faulty as unknown as FaultyTransport).cut();
+              }
+            },
           });
           if (k === 1) resumed = r.resumedFrom;
           break;

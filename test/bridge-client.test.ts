@@ -9,8 +9,20 @@
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import {
-  BoardClient, BridgeError, FaultyTransport, FrameReader, MsgType, Status, encodeFrame, memoryLink, packPayload, unpackPayload,
-  type MemoryTransport, type NetworkShape, type Transport, type WireValue,
+  BoardClient,
+  BridgeError,
+  FaultyTransport,
+  FrameReader,
+  MsgType,
+  Status,
+  encodeFrame,
+  memoryLink,
+  packPayload,
+  unpackPayload,
+  type MemoryTransport,
+  type NetworkShape,
+  type Transport,
+  type WireValue,
 } from '../src/bridge/index.js';
 import { crc32 } from '../src/bridge/frame.js';
 import { Rng } from '../src/util/rng.js';
@@ -29,7 +41,16 @@ interface Slot {
   permanent: boolean;
 }
 
-const emptySlot = (size: number): Slot => ({ data: new Uint8Array(size), len: 0, sha: null, off: 0, complete: false, confirmed: false, pending: false, permanent: false });
+const emptySlot = (size: number): Slot => ({
+  data: new Uint8Array(size),
+  len: 0,
+  sha: null,
+  off: 0,
+  complete: false,
+  confirmed: false,
+  pending: false,
+  permanent: false,
+});
 
 class FakeBoard {
   mtu = 512;
@@ -117,20 +138,40 @@ class FakeBoard {
 
   private stateBody(): Record<string, WireValue> {
     return {
-      bootId: this.bootId, active: this.active,
+      bootId: this.bootId,
+      active: this.active,
       slots: this.slots.map((s, i) => ({
-        slot: i, state: s.complete ? 'complete' : s.off > 0 ? 'partial' : 'empty', size: this.slotSize, len: s.len, off: s.off,
-        hash: s.complete ? s.sha : null, version: s.complete ? 1 : null, bootable: s.complete, pending: s.pending,
-        confirmed: s.confirmed, active: this.active === i, permanent: s.permanent,
+        slot: i,
+        state: s.complete ? 'complete' : s.off > 0 ? 'partial' : 'empty',
+        size: this.slotSize,
+        len: s.len,
+        off: s.off,
+        hash: s.complete ? s.sha : null,
+        version: s.complete ? 1 : null,
+        bootable: s.complete,
+        pending: s.pending,
+        confirmed: s.confirmed,
+        active: this.active === i,
+        permanent: s.permanent,
       })),
     };
   }
 
   private infoBody(): Record<string, WireValue> {
     return {
-      proto: 1, firmware: 'fake', boardId: 'fake-1', bootId: this.bootId, mtu: this.mtu, rxBuffer: this.rxBuffer, formats: this.formats,
-      limits: { layers: 16, weights: 1 << 20, neurons: 4096, ring: 4096, table: 4096, outputs: 256 }, slots: 2, slotSize: this.slotSize,
-      capabilities: ['run-samples', 'run-steps'], baud: 0, stats: { rxFrames: this.rxFrames, rxDropped: 0, txFrames: 0, boots: this.boots },
+      proto: 1,
+      firmware: 'fake',
+      boardId: 'fake-1',
+      bootId: this.bootId,
+      mtu: this.mtu,
+      rxBuffer: this.rxBuffer,
+      formats: this.formats,
+      limits: { layers: 16, weights: 1 << 20, neurons: 4096, ring: 4096, table: 4096, outputs: 256 },
+      slots: 2,
+      slotSize: this.slotSize,
+      capabilities: ['run-samples', 'run-steps'],
+      baud: 0,
+      stats: { rxFrames: this.rxFrames, rxDropped: 0, txFrames: 0, boots: this.boots },
     };
   }
 
@@ -157,9 +198,11 @@ class FakeBoard {
       case MsgType.UPLOAD: {
         const s = slotOf();
         if (q.slot === this.active) return [Status.BADSTATE, { reason: 'slot is active' }, false];
-        const off = q.off as number, data = q.data as Uint8Array;
+        const off = q.off as number,
+          data = q.data as Uint8Array;
         if (off === 0) {
-          const len = q.len as number, sha = q.sha as Uint8Array;
+          const len = q.len as number,
+            sha = q.sha as Uint8Array;
           if (len > this.slotSize) return [Status.NOMEM, { reason: `len ${len} is larger than the slot's ${this.slotSize} bytes` }, false];
           if (s.sha !== null && s.len === len && Buffer.from(s.sha).equals(Buffer.from(sha))) {
             // resume; with nothing held yet the chunk is written (as gle_proto.c does)
@@ -185,7 +228,10 @@ class FakeBoard {
         if (q.bootId !== this.bootId) return [Status.OK, this.stateBody(), false];
         if (!s.complete) return [Status.NOENT, { reason: 'slot is not complete' }, false];
         if (q.permanent) {
-          for (const o of this.slots) { o.confirmed = false; o.permanent = false; }
+          for (const o of this.slots) {
+            o.confirmed = false;
+            o.permanent = false;
+          }
           s.confirmed = true;
           s.permanent = true;
         } else {
@@ -204,7 +250,9 @@ class FakeBoard {
         return [Status.OK, {}, true];
       case MsgType.RUN: {
         if (this.active < 0) return [Status.NOENT, { reason: 'no image' }, false];
-        const x = q.x as Uint8Array, n = q.n as number, first = q.first as number;
+        const x = q.x as Uint8Array,
+          n = q.n as number,
+          first = q.first as number;
         const xi = new Int32Array(x.slice().buffer);
         if (q.mode === 'samples') {
           // y[s][k] = (k + 1) * sum of the sample's codes
@@ -216,7 +264,11 @@ class FakeBoard {
           }
           return [Status.OK, { first, n, y: new Uint8Array(y.buffer) }, false];
         }
-        if (q.reset === true) { this.acc = 0; this.count = 0; this.runReady = true; }
+        if (q.reset === true) {
+          this.acc = 0;
+          this.count = 0;
+          this.runReady = true;
+        }
         if (!this.runReady || first !== this.count) return [Status.BADSTATE, { first: this.count, reason: `first ${first}, expected ${this.count}` }, false];
         // steps: y = running sum of every code so far, per output times (k + 1)
         const y = new Int32Array(n * NET.outputSize);
@@ -252,7 +304,16 @@ const NET: NetworkShape = { layers: 1, inputSize: 3, outputSize: 2, stepsPerSamp
 
 /** Bytes that start like a descriptor of format version `v` (the host reads no further). */
 function fakeImage(bytes: number, seed: number, v = 1): Uint8Array {
-  const head = Buffer.concat([Buffer.from([0x83, 0xa5]), Buffer.from('magic'), Buffer.from([0xa4]), Buffer.from('GLED'), Buffer.from([0xad]), Buffer.from('formatVersion'), Buffer.from([v, 0xa4]), Buffer.from('blob')]);
+  const head = Buffer.concat([
+    Buffer.from([0x83, 0xa5]),
+    Buffer.from('magic'),
+    Buffer.from([0xa4]),
+    Buffer.from('GLED'),
+    Buffer.from([0xad]),
+    Buffer.from('formatVersion'),
+    Buffer.from([v, 0xa4]),
+    Buffer.from('blob'),
+  ]);
   const out = new Uint8Array(bytes);
   out.set(head);
   const rng = new Rng(seed);
@@ -305,14 +366,16 @@ describe('BoardClient against a fake board', () => {
     const board = new FakeBoard();
     const c = await BoardClient.open(connect(board).host, fast);
     const before = board.rxFrames;
-    await expect(c.upload(0, fakeImage(40000, 2))).rejects.toThrow('port mem0: UPLOAD slot 0: the image is 40000 bytes, the board\'s slots hold 32768 bytes');
-    await expect(c.upload(0, fakeImage(4000, 2, 2))).rejects.toThrow("port mem0: UPLOAD slot 0: the descriptor's format version 2 is not one the board reads (1)");
+    await expect(c.upload(0, fakeImage(40000, 2))).rejects.toThrow("port mem0: UPLOAD slot 0: the image is 40000 bytes, the board's slots hold 32768 bytes");
+    await expect(c.upload(0, fakeImage(4000, 2, 2))).rejects.toThrow(
+      "port mem0: UPLOAD slot 0: the descriptor's format version 2 is not one the board reads (1)",
+    );
     await expect(c.upload(0, new Uint8Array(100))).rejects.toThrow(/not a glekit descriptor/);
     await expect(c.upload(2, fakeImage(100, 2))).rejects.toThrow(/slots 0\.\.1/);
     expect(board.rxFrames).toBe(before);
   });
 
-  it('resumes: the line dies mid-upload, a new session continues at the board\'s offset', async () => {
+  it("resumes: the line dies mid-upload, a new session continues at the board's offset", async () => {
     const board = new FakeBoard();
     board.dieAfterUploads = 12;
     const img = fakeImage(30000, 3);
@@ -358,7 +421,7 @@ describe('BoardClient against a fake board', () => {
     expect(c.counters.retries).toBe(2);
   });
 
-  it('names the board\'s status and reason', async () => {
+  it("names the board's status and reason", async () => {
     const board = new FakeBoard();
     const c = await BoardClient.open(connect(board).host, fast);
     await c.upload(0, fakeImage(2000, 5));
@@ -410,7 +473,7 @@ describe('BoardClient against a fake board', () => {
     await c.upload(0, fakeImage(1000, 8));
     await c.activate(0, true);
     const n = 500;
-    const x = Int32Array.from({ length: n * 3 }, (_, i) => (i * 7919) % 1000 - 500);
+    const x = Int32Array.from({ length: n * 3 }, (_, i) => ((i * 7919) % 1000) - 500);
     const r = await c.runSamples(x);
     expect(r.frames).toBeGreaterThan(10);
     for (let s = 0; s < n; s++) {
@@ -453,7 +516,7 @@ describe('BoardClient against a fake board', () => {
       expect(Buffer.from(board.slots[1].data.subarray(0, img.length)).equals(Buffer.from(img))).toBe(true);
       expect(up.goBacks).toBeGreaterThan(0);
       await c.activate(1, true);
-      const x = Int32Array.from({ length: 200 * 3 }, (_, i) => (i * 31) % 97 - 40);
+      const x = Int32Array.from({ length: 200 * 3 }, (_, i) => ((i * 31) % 97) - 40);
       const clean = new BoardClient(connect(board).host, fast);
       await clean.hello();
       const want = await clean.runSteps(x, { reset: true, window: 1 });

@@ -6,8 +6,23 @@
  */
 import { describe, expect, it } from 'vitest';
 import {
-  CobsDecoder, FrameReader, MsgType, Status, cobsDecode, cobsEncode, cobsMaxEncodedLength, crc32, crc32Table, encodeFrame,
-  packPayload, parseFrame, statusName, typeName, unpackPayload, wireBytes, type Frame,
+  CobsDecoder,
+  FrameReader,
+  MsgType,
+  Status,
+  cobsDecode,
+  cobsEncode,
+  cobsMaxEncodedLength,
+  crc32,
+  crc32Table,
+  encodeFrame,
+  packPayload,
+  parseFrame,
+  statusName,
+  typeName,
+  unpackPayload,
+  wireBytes,
+  type Frame,
 } from '../src/bridge/index.js';
 import { Rng } from '../src/util/rng.js';
 

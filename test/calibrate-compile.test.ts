@@ -9,8 +9,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import {
-  CALIBRATION_FORMAT, PARAMS, applyBoardCalibration, calibrationContentHash, targetsFromModel, targetsHash, writeCalibration,
-  type BoardCalibration, type CalibrationTargets,
+  CALIBRATION_FORMAT,
+  PARAMS,
+  applyBoardCalibration,
+  calibrationContentHash,
+  targetsFromModel,
+  targetsHash,
+  writeCalibration,
+  type BoardCalibration,
+  type CalibrationTargets,
 } from '../src/calibrate/index.js';
 import { compileModel } from '../src/compile/index.js';
 import { decodeDescriptor, encodeDescriptor } from '../src/descriptor/index.js';
@@ -24,20 +31,45 @@ const dir = mkdtempSync(join(tmpdir(), 'glekit-calc-'));
 
 function calibrationFor(targets: CalibrationTargets, board = 'gle-board-a'): BoardCalibration {
   const body: Omit<BoardCalibration, 'contentHash'> = {
-    format: CALIBRATION_FORMAT, tool: 'test', createdAt: '2026-01-01T00:00:00.000Z', board: { id: board, firmware: 'fw 1' },
-    targetsHash: targetsHash(targets), targets, params: [...PARAMS], trimBits: 10,
+    format: CALIBRATION_FORMAT,
+    tool: 'test',
+    createdAt: '2026-01-01T00:00:00.000Z',
+    board: { id: board, firmware: 'fw 1' },
+    targetsHash: targetsHash(targets),
+    targets,
+    params: [...PARAMS],
+    trimBits: 10,
     adc: { bits: 8, lo: -1 / 6, hi: 1.25, reliableLo: 30, reliableHi: 210 },
-    probe: { staticLevels: [[0, 1]], stepLevel: [1], staticSteps: 300, stepSteps: 60 }, tolerance: { tauM: 0.2, tauR: 0.2, gain: 0.15, offset: 10 },
+    probe: { staticLevels: [[0, 1]], stepLevel: [1], staticSteps: 300, stepSteps: 60 },
+    tolerance: { tauM: 0.2, tauR: 0.2, gain: 0.15, offset: 10 },
     layers: targets.layers.map((l, li) => ({
       nOut: l.nOut,
-      params: Object.fromEntries(PARAMS.map((p, k) => [p, {
-        codes: l[p].map((_, i) => (100 * k + i + li) % 1024), target: l[p].slice(), before: l[p].map(() => null), measured: l[p].slice(), ok: l[p].map((_, i) => i !== 3),
-      }])) as BoardCalibration['layers'][number]['params'],
+      params: Object.fromEntries(
+        PARAMS.map((p, k) => [
+          p,
+          {
+            codes: l[p].map((_, i) => (100 * k + i + li) % 1024),
+            target: l[p].slice(),
+            before: l[p].map(() => null),
+            measured: l[p].slice(),
+            ok: l[p].map((_, i) => i !== 3),
+          },
+        ]),
+      ) as BoardCalibration['layers'][number]['params'],
       ok: l.tauM.map((_, i) => i !== 3),
     })),
     stats: {
-      rounds: 1, probes: 1, bytesRead: 1, seconds: 1, stages: {}, okNeurons: 0, neurons: 0, readNoise: 0,
-      spread: Object.fromEntries(PARAMS.map((p) => [p, { before: { cv: null, meanRatio: null, std: null }, after: { cv: null, meanRatio: null, std: null } }])) as BoardCalibration['stats']['spread'],
+      rounds: 1,
+      probes: 1,
+      bytesRead: 1,
+      seconds: 1,
+      stages: {},
+      okNeurons: 0,
+      neurons: 0,
+      readNoise: 0,
+      spread: Object.fromEntries(
+        PARAMS.map((p) => [p, { before: { cv: null, meanRatio: null, std: null }, after: { cv: null, meanRatio: null, std: null } }]),
+      ) as BoardCalibration['stats']['spread'],
     },
   };
   return { ...body, contentHash: calibrationContentHash(body) };
@@ -53,7 +85,7 @@ describe('compile --board-calibration', () => {
     expect(Buffer.from(encodeDescriptor(d)).equals(Buffer.from(compiled.bytes))).toBe(true);
   });
 
-  it('writes every neuron\'s codes into the layers; they round trip; flagged neurons are named', () => {
+  it("writes every neuron's codes into the layers; they round trip; flagged neurons are named", () => {
     const path = join(dir, 'cal.json');
     const cal = calibrationFor(targets);
     writeCalibration(path, cal);
@@ -73,14 +105,18 @@ describe('compile --board-calibration', () => {
     other.layers[0].tauM[0] = 2;
     const path = join(dir, 'other.json');
     writeCalibration(path, calibrationFor(other));
-    expect(() => applyBoardCalibration(compiled.descriptor, path, targets, 'model m.json'))
-      .toThrow(/other\.json: this calibration is for other targets \(targets [0-9a-f]{16}, layers 120-3\) than model m\.json \(targets [0-9a-f]{16}\)/);
+    expect(() => applyBoardCalibration(compiled.descriptor, path, targets, 'model m.json')).toThrow(
+      /other\.json: this calibration is for other targets \(targets [0-9a-f]{16}, layers 120-3\) than model m\.json \(targets [0-9a-f]{16}\)/,
+    );
     const trunc = join(dir, 'trunc.json');
     writeFileSync(trunc, JSON.stringify(calibrationFor(targets)).slice(0, 500));
-    expect(() => applyBoardCalibration(compiled.descriptor, trunc, targets, 'model m.json')).toThrow(/trunc\.json: the calibration file is truncated or not JSON/);
+    expect(() => applyBoardCalibration(compiled.descriptor, trunc, targets, 'model m.json')).toThrow(
+      /trunc\.json: the calibration file is truncated or not JSON/,
+    );
     const info = { boardId: 'gle-board-b' } as BoardInfo;
-    expect(() => checkCalibratedFor(info, { boardCalibration: { board: 'gle-board-a' } }, 'n.gled', '/dev/pts/9'))
-      .toThrow('port /dev/pts/9: deploy n.gled: the descriptor carries the trim codes of board gle-board-a, this board is gle-board-b');
+    expect(() => checkCalibratedFor(info, { boardCalibration: { board: 'gle-board-a' } }, 'n.gled', '/dev/pts/9')).toThrow(
+      'port /dev/pts/9: deploy n.gled: the descriptor carries the trim codes of board gle-board-a, this board is gle-board-b',
+    );
     expect(() => checkCalibratedFor(info, {}, 'n.gled', '/dev/pts/9')).not.toThrow();
   });
 });

@@ -11,8 +11,17 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { BoardClient, memoryLink } from '../src/bridge/index.js';
 import {
-  CalibrationFileError, CalibrationInterrupted, CodeSearch, TARGETS_FORMAT, calibrateBoard, checkCalibrationFits, fitRho, fitStepResponse,
-  readCalibration, targetsHash, type CalibrationTargets,
+  CalibrationFileError,
+  CalibrationInterrupted,
+  CodeSearch,
+  TARGETS_FORMAT,
+  calibrateBoard,
+  checkCalibrationFits,
+  fitRho,
+  fitStepResponse,
+  readCalibration,
+  targetsHash,
+  type CalibrationTargets,
 } from '../src/calibrate/index.js';
 import { FakeAnalogBoard, type FakeAnalogOptions } from './helpers/fake-analog-board.js';
 
@@ -23,10 +32,15 @@ const LAYERS: FakeAnalogOptions['layers'] = [
 
 function targets(): CalibrationTargets {
   return {
-    format: TARGETS_FORMAT, dt: 0.1,
+    format: TARGETS_FORMAT,
+    dt: 0.1,
     layers: LAYERS.map((l) => ({
-      phi: l.phi, nOut: l.nOut, tauM: new Array(l.nOut).fill(l.tauM), tauR: new Array(l.nOut).fill(l.tauR),
-      gain: new Array(l.nOut).fill(1), offset: new Array(l.nOut).fill(0),
+      phi: l.phi,
+      nOut: l.nOut,
+      tauM: new Array(l.nOut).fill(l.tauM),
+      tauR: new Array(l.nOut).fill(l.tauR),
+      gain: new Array(l.nOut).fill(1),
+      offset: new Array(l.nOut).fill(0),
     })),
   };
 }
@@ -52,19 +66,38 @@ function truthSpread(b: FakeAnalogBoard, codes: Uint16Array, use: (g: number) =>
   const n = b.neurons;
   const gs = Array.from({ length: n }, (_, g) => g).filter(use);
   return {
-    tauM: cv(gs.map((g) => b.tauM(g, codes[g])), gs.map(() => 10)),
-    tauR: cv(gs.map((g) => b.tauR(g, codes[n + g])), gs.map(() => 10)),
-    gain: cv(gs.map((g) => b.gain(g, codes[2 * n + g])), gs.map(() => 1)),
+    tauM: cv(
+      gs.map((g) => b.tauM(g, codes[g])),
+      gs.map(() => 10),
+    ),
+    tauR: cv(
+      gs.map((g) => b.tauR(g, codes[n + g])),
+      gs.map(() => 10),
+    ),
+    gain: cv(
+      gs.map((g) => b.gain(g, codes[2 * n + g])),
+      gs.map(() => 1),
+    ),
     offset: sd(gs.map((g) => b.offset(g, codes[3 * n + g]))),
   };
 }
 
 describe('fits', () => {
   it('a step response gives tau_m, and the prospective rate gives tau_r (forward Euler, noiseless)', () => {
-    for (const [tm, tr] of [[10, 10], [7.5, 12], [20, 4]]) {
-      const u = new Float64Array(80), pu = new Float64Array(80);
+    for (const [tm, tr] of [
+      [10, 10],
+      [7.5, 12],
+      [20, 4],
+    ]) {
+      const u = new Float64Array(80),
+        pu = new Float64Array(80);
       let x = 0;
-      for (let k = 0; k < 80; k++) { const d = (0.7 - x) / tm; pu[k] = x + tr * d; x += d; u[k] = x; }
+      for (let k = 0; k < 80; k++) {
+        const d = (0.7 - x) / tm;
+        pu[k] = x + tr * d;
+        x += d;
+        u[k] = x;
+      }
       const f = fitStepResponse(u)!;
       expect(f.tau).toBeCloseTo(tm, 4);
       expect(f.a).toBeCloseTo(0.7, 6);
@@ -74,12 +107,18 @@ describe('fits', () => {
 });
 
 describe('CodeSearch', () => {
-  it('finds every neuron\'s code of a decreasing map from the nominal codes, and flags an unreachable target', () => {
+  it("finds every neuron's code of a decreasing map from the nominal codes, and flags an unreachable target", () => {
     const n = 5;
-    const value = (i: number, c: number): number => (i === 4 ? 50 : 1000 / (10 + c) * (1 + 0.2 * (i - 2)));
+    const value = (i: number, c: number): number => (i === 4 ? 50 : (1000 / (10 + c)) * (1 + 0.2 * (i - 2)));
     const targets = new Float64Array(n).fill(2);
     const nominal = new Uint16Array(n).fill(490);
-    const s = new CodeSearch(targets, nominal, Float64Array.from({ length: n }, (_, i) => value(i, 490)), -1, { maxCode: 1023, finalRepeats: 1 });
+    const s = new CodeSearch(
+      targets,
+      nominal,
+      Float64Array.from({ length: n }, (_, i) => value(i, 490)),
+      -1,
+      { maxCode: 1023, finalRepeats: 1 },
+    );
     for (let codes = s.next(); codes !== null; codes = s.next()) s.observe(Float64Array.from(codes, (c, i) => value(i, c)));
     const r = s.results();
     for (let i = 0; i < 4; i++) {
@@ -93,7 +132,7 @@ describe('CodeSearch', () => {
 });
 
 describe('calibrateBoard on a fake analog board', () => {
-  it('meets calix\'s acceptance on the hidden truth, flags the broken neuron, caches, resumes after the board stops answering', async () => {
+  it("meets calix's acceptance on the hidden truth, flags the broken neuron, caches, resumes after the board stops answering", async () => {
     const cacheDir = mkdtempSync(join(tmpdir(), 'glekit-cal-'));
     const broken = 5;
     const board = new FakeAnalogBoard({ layers: LAYERS, seed: 7, broken: [broken], tauCv: 0.25 });
@@ -103,7 +142,9 @@ describe('calibrateBoard on a fake analog board', () => {
     const c1 = await open(board);
     const err = await calibrateBoard(c1, targets(), { cacheDir }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(CalibrationInterrupted);
-    expect((err as Error).message).toMatch(/^calibration interrupted in stage '[a-zA-Z+]+': port mem-analog: (PROBE|PROBE_READ|TRIM_SET)[^:]*: no response in \d+ ms after 2 attempts; the stages done are kept in .*progress\.json/);
+    expect((err as Error).message).toMatch(
+      /^calibration interrupted in stage '[a-zA-Z+]+': port mem-analog: (PROBE|PROBE_READ|TRIM_SET)[^:]*: no response in \d+ ms after 2 attempts; the stages done are kept in .*progress\.json/,
+    );
     await c1.close();
     // no cache entry, only the progress file
     const { cachePath } = await import('../src/calibrate/index.js');
@@ -124,7 +165,8 @@ describe('calibrateBoard on a fake analog board', () => {
     // calix's acceptance: over the neurons the success mask passes
     const okFlat = cal.layers.flatMap((l) => l.ok);
     const after = truthSpread(board, codes, (g) => g !== broken && okFlat[g]);
-    if (process.env.CAL_DEBUG) console.log(JSON.stringify({ before, after, rounds: cal.stats.rounds, stages: cal.stats.stages, spread: cal.stats.spread, noise: cal.stats.readNoise }));
+    if (process.env.CAL_DEBUG)
+      console.log(JSON.stringify({ before, after, rounds: cal.stats.rounds, stages: cal.stats.stages, spread: cal.stats.spread, noise: cal.stats.readNoise }));
     for (const p of ['tauM', 'tauR', 'gain', 'offset']) expect(after[p], p).toBeLessThanOrEqual(0.3 * before[p]);
     expect(after.tauM).toBeLessThan(0.05);
     // the broken neuron is flagged, all others calibrated
@@ -152,11 +194,13 @@ describe('calibrateBoard on a fake analog board', () => {
     doc.layers[0].params.tauM.codes[0] = (doc.layers[0].params.tauM.codes[0] + 1) % 1024;
     writeFileSync(edited, JSON.stringify(doc));
     expect(() => readCalibration(edited)).toThrow(/damaged or was edited/);
-    expect(() => checkCalibrationFits(cal, 'x.json', { boardId: 'fake-analog-8', targetsHash: cal.targetsHash, what: 'm' }))
-      .toThrow('x.json: this calibration is of board fake-analog-7, not of board fake-analog-8');
+    expect(() => checkCalibrationFits(cal, 'x.json', { boardId: 'fake-analog-8', targetsHash: cal.targetsHash, what: 'm' })).toThrow(
+      'x.json: this calibration is of board fake-analog-7, not of board fake-analog-8',
+    );
     const other = targets();
     other.layers[0].tauM[0] = 12;
-    expect(() => checkCalibrationFits(cal, 'x.json', { targetsHash: targetsHash(other), what: 'model m.json' }))
-      .toThrow(/x\.json: this calibration is for other targets \(targets [0-9a-f]{16}, layers 24-3\) than model m\.json \(targets [0-9a-f]{16}\)/);
+    expect(() => checkCalibrationFits(cal, 'x.json', { targetsHash: targetsHash(other), what: 'model m.json' })).toThrow(
+      /x\.json: this calibration is for other targets \(targets [0-9a-f]{16}, layers 24-3\) than model m\.json \(targets [0-9a-f]{16}\)/,
+    );
   }, 60_000);
 });

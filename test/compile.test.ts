@@ -105,13 +105,17 @@ describe('every shipped profile', () => {
       compileModel({ model, profile: loadProfile('mcu-q15'), precision: 'profile' });
       expect.unreachable();
     } catch (e) {
-      expect((e as Error).message).toMatch(/layer 0, neuron \d+, input \d+: weight -?[0-9.]+ is outside the range \[-1, 0\.99996\d*\] of fixed<16,1,RND_INF,SAT>/);
+      expect((e as Error).message).toMatch(
+        /layer 0, neuron \d+, input \d+: weight -?[0-9.]+ is outside the range \[-1, 0\.99996\d*\] of fixed<16,1,RND_INF,SAT>/,
+      );
       expect((e as CompileError).violations[0].limit).toBe('weights.range');
     }
   });
 
   it('checks delays against the programmable range', () => {
-    expect(() => compileModel({ model, profile: loadProfile('loihi2'), delays: [0, 64] })).toThrow(/layer 1 \(all its neurons\): delay 64 steps is outside the programmable range 0\.\.63 of loihi2/);
+    expect(() => compileModel({ model, profile: loadProfile('loihi2'), delays: [0, 64] })).toThrow(
+      /layer 1 \(all its neurons\): delay 64 steps is outside the programmable range 0\.\.63 of loihi2/,
+    );
     expect(() => compileModel({ model, profile: loadProfile('fpga-fixed16'), delays: [1, 0] })).toThrow(/has no programmable delays/);
     const delayed = compileModel({ model, profile: loadProfile('loihi2'), delays: [2, 1] });
     expect(decodeDescriptor(delayed.bytes, 'x').network.layers.map((l) => l.delay)).toEqual([2, 1]);
@@ -128,8 +132,19 @@ describe('range data', () => {
     expect(r.rangeSource).toBe(file);
     expect(r.rangeSamples).toBe(50);
     expect(r.report.find((row) => row.tensor === 'input')!.values).toBe(200);
-    writeFileSync(file, JSON.stringify({ format: 'glekit-range-data', inputs: [[0.1, 0.2, 0.3, 0.4], [0.1, 'x', 0.3, 0.4]] }));
-    expect(() => compileModel({ model, profile: loadProfile('loihi2'), rangeFile: file })).toThrow(/cal\.json: field 'inputs\[1\]\[1\]' must be a finite number/);
+    writeFileSync(
+      file,
+      JSON.stringify({
+        format: 'glekit-range-data',
+        inputs: [
+          [0.1, 0.2, 0.3, 0.4],
+          [0.1, 'x', 0.3, 0.4],
+        ],
+      }),
+    );
+    expect(() => compileModel({ model, profile: loadProfile('loihi2'), rangeFile: file })).toThrow(
+      /cal\.json: field 'inputs\[1\]\[1\]' must be a finite number/,
+    );
     writeFileSync(file, JSON.stringify({ format: 'glekit-range-data', inputs: [[0.1, 0.2]] }));
     expect(() => compileModel({ model, profile: loadProfile('loihi2'), rangeFile: file })).toThrow(/samples have 2 values, the network takes 4/);
   });
@@ -149,7 +164,11 @@ describe('the C engine on a microcontroller', () => {
     writeFileSync(desc, r.bytes);
     const flags = spawnSync(cHostPath(), ['config', desc], { encoding: 'utf8' }).stdout.trim().split(/\s+/);
     const obj = join(scratch, 'engine.o');
-    const cc = spawnSync('gcc', ['-std=c99', '-Os', '-Wall', '-Wextra', '-Werror', ...flags, '-c', join(ROOT, 'firmware-bridge', 'src', 'gle_engine.c'), '-o', obj], { encoding: 'utf8' });
+    const cc = spawnSync(
+      'gcc',
+      ['-std=c99', '-Os', '-Wall', '-Wextra', '-Werror', ...flags, '-c', join(ROOT, 'firmware-bridge', 'src', 'gle_engine.c'), '-o', obj],
+      { encoding: 'utf8' },
+    );
     expect(cc.status, cc.stderr).toBe(0);
     const size = spawnSync('size', [obj], { encoding: 'utf8' });
     if (size.status === 0) {

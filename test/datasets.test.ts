@@ -29,7 +29,11 @@ describe('MNIST', () => {
   it('has the 50k / 10k / 10k split of 784-pixel images', () => {
     expect(ds.inputSize).toBe(784);
     expect(ds.numClasses).toBe(10);
-    for (const [s, n] of [[ds.train, 50_000], [ds.validation, 10_000], [ds.test, 10_000]] as const) {
+    for (const [s, n] of [
+      [ds.train, 50_000],
+      [ds.validation, 10_000],
+      [ds.test, 10_000],
+    ] as const) {
       expect(s.count).toBe(n);
       expect(s.inputSize).toBe(784);
       expect(s.inputs.length).toBe(n * 784);
@@ -282,7 +286,9 @@ describe('MNIST-1D', () => {
       accs.push(logisticRegression(ds.train, ds.test, 300, 0.5));
       centroid.push(nearestCentroid(ds.train, ds.test));
     }
-    console.log(`MNIST-1D length 40: logistic regression ${accs.map((a) => (a * 100).toFixed(1)).join(', ')} %; nearest centroid ${centroid.map((a) => (a * 100).toFixed(1)).join(', ')} %`);
+    console.log(
+      `MNIST-1D length 40: logistic regression ${accs.map((a) => (a * 100).toFixed(1)).join(', ')} %; nearest centroid ${centroid.map((a) => (a * 100).toFixed(1)).join(', ')} %`,
+    );
     for (const a of [...accs, ...centroid]) {
       expect(a).toBeGreaterThan(0.2);
       expect(a).toBeLessThan(0.6);

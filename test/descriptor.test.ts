@@ -7,7 +7,13 @@ import { createHash } from 'node:crypto';
 import { unpack } from 'msgpackr';
 import { beforeAll, describe, expect, it } from 'vitest';
 import {
-  DESCRIPTOR_VERSION, DescriptorError, TRAILER_BYTES, decodeDescriptor, encodeDescriptor, sealDescriptor, type Descriptor,
+  DESCRIPTOR_VERSION,
+  DescriptorError,
+  TRAILER_BYTES,
+  decodeDescriptor,
+  encodeDescriptor,
+  sealDescriptor,
+  type Descriptor,
 } from '../src/descriptor/index.js';
 import { checkC, randomDescriptor } from '../src/emulator/index.js';
 import { Rng } from '../src/util/rng.js';
@@ -47,7 +53,7 @@ describe('descriptor container', () => {
     expect(again.network.layers.map((l) => l.nOut)).toEqual(d.network.layers.map((l) => l.nOut));
   });
 
-  it('is standard msgpack: msgpackr\'s plain unpack and an independent decoder read the same generic map', () => {
+  it("is standard msgpack: msgpackr's plain unpack and an independent decoder read the same generic map", () => {
     const { d, bytes } = sample(2);
     const generic = unpack(bytes) as Record<string, any>;
     const independent = decodeMsgpack(bytes) as Record<string, any>;
@@ -61,12 +67,17 @@ describe('descriptor container', () => {
       expect(w.length).toBe(2 * d.network.layers[0].weights.length);
       expect(Buffer.from(w).readInt16LE(0)).toBe(d.network.layers[0].weights[0]);
       expect(doc.network.layers[0].weightFormat).toEqual([
-        d.network.layers[0].weightFormat.width, d.network.layers[0].weightFormat.fracBits, 1,
-        d.network.layers[0].weightFormat.roundingCode, d.network.layers[0].weightFormat.overflowCode,
+        d.network.layers[0].weightFormat.width,
+        d.network.layers[0].weightFormat.fracBits,
+        1,
+        d.network.layers[0].weightFormat.roundingCode,
+        d.network.layers[0].weightFormat.overflowCode,
       ]);
     }
     // the trailer holds the SHA-256 of everything before it
-    const digest = createHash('sha256').update(bytes.subarray(0, bytes.length - TRAILER_BYTES)).digest();
+    const digest = createHash('sha256')
+      .update(bytes.subarray(0, bytes.length - TRAILER_BYTES))
+      .digest();
     expect(Buffer.from(independent.sha256).equals(digest)).toBe(true);
   });
 
@@ -114,11 +125,21 @@ describe('damaged, truncated and newer descriptors are refused by both loaders',
     expect(refusedByTs(newer)).toMatch(/formatVersion: is 2, newer than this glekit reads \(1\)/);
     expect(checkC([newer])[0]).toMatch(/newer than this engine reads/);
     // a future layout this version cannot parse is refused for its version too, not for its content
-    const future = new Uint8Array(Buffer.concat([
-      Buffer.from([0x83, 0xa5]), Buffer.from('magic'), Buffer.from([0xa4]), Buffer.from('GLED'),
-      Buffer.from([0xad]), Buffer.from('formatVersion'), Buffer.from([0x07]),
-      Buffer.from([0xa6]), Buffer.from('sha256'), Buffer.from([0xc4, 0x20]), Buffer.alloc(32),
-    ]));
+    const future = new Uint8Array(
+      Buffer.concat([
+        Buffer.from([0x83, 0xa5]),
+        Buffer.from('magic'),
+        Buffer.from([0xa4]),
+        Buffer.from('GLED'),
+        Buffer.from([0xad]),
+        Buffer.from('formatVersion'),
+        Buffer.from([0x07]),
+        Buffer.from([0xa6]),
+        Buffer.from('sha256'),
+        Buffer.from([0xc4, 0x20]),
+        Buffer.alloc(32),
+      ]),
+    );
     sealDescriptor(future);
     expect(refusedByTs(future)).toMatch(/is 7, newer/);
     expect(checkC([future])[0]).toMatch(/is 7, newer/);
@@ -151,9 +172,14 @@ describe('sizes that overflow 32-bit arithmetic', () => {
     // nIn x nOut x 2 = 4 295 032 830 = 2^32 + 65 534: a 65 534-byte bin would match a 32-bit computation
     const d = randomDescriptor(new Rng(3), { maxLayers: 1 });
     const l = d.network.layers[0];
-    l.nIn = 65535; l.nOut = 32769; d.network.inputSize = 65535; d.network.outputSize = 32769;
+    l.nIn = 65535;
+    l.nOut = 32769;
+    d.network.inputSize = 65535;
+    d.network.outputSize = 32769;
     l.weights = new Int16Array(32767);
-    l.bias = new Int32Array(32769); l.alpha = new Uint16Array(32769); l.rho = new Uint16Array(32769);
+    l.bias = new Int32Array(32769);
+    l.alpha = new Uint16Array(32769);
+    l.rho = new Uint16Array(32769);
     const bytes = encodeDescriptor(d, { skipValidation: true });
     expect(refusedByTs(bytes)).toMatch(/weights: must hold 2147516415 values/);
     expect(checkC([bytes])[0]).toMatch(/weights: has 65534 bytes, expected 4295032830/);
@@ -185,4 +211,3 @@ describe('the two loaders agree', () => {
     expect(ts.filter((v) => v !== null).length).toBeGreaterThan(500);
   });
 });
-

@@ -22,16 +22,25 @@ const scratch = mkdtempSync(join(tmpdir(), 'glekit-device-'));
 const boards: BoardProcess[] = [];
 const others: ChildProcess[] = [];
 
-interface Run { code: number | null; stdout: string; stderr: string }
+interface Run {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
 function glekit(...args: string[]): Run {
   const r = spawnSync(process.execPath, [CLI, ...args], { cwd: scratch, encoding: 'utf8', timeout: 120_000 });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 function glekitAsync(...args: string[]): { child: ChildProcess; done: Promise<Run> } {
   const child = spawn(process.execPath, [CLI, ...args], { cwd: scratch });
-  let stdout = '', stderr = '';
-  child.stdout!.on('data', (b) => { stdout += b; });
-  child.stderr!.on('data', (b) => { stderr += b; });
+  let stdout = '',
+    stderr = '';
+  child.stdout!.on('data', (b) => {
+    stdout += b;
+  });
+  child.stderr!.on('data', (b) => {
+    stderr += b;
+  });
   return { child, done: new Promise((resolve) => child.on('close', (code) => resolve({ code, stdout, stderr }))) };
 }
 const last = (s: string): Record<string, unknown> => JSON.parse(s.trim().split('\n').pop()!);
@@ -47,7 +56,9 @@ async function startBoard(name: string, args: string[] = [], pace = false): Prom
   return b;
 }
 
-let yyFpga = '', yyMcu = '', mnist1d = '';
+let yyFpga = '',
+  yyMcu = '',
+  mnist1d = '';
 beforeAll(() => {
   ensureFirmware();
   yyFpga = compileTo('yy-fpga.gled', 'fpga-fixed16');
@@ -56,22 +67,33 @@ beforeAll(() => {
   const p = MNIST1D_PRESET;
   const layers = initLayers(1, p.layers, p.init, 1).map(layerToModel);
   const m1d = makeModelFile({
-    tool: 'test', task: 'mnist1d', network: { dt: p.dt, gamma: p.gamma, beta: p.beta, loss: p.loss, prospectiveErrors: p.prospectiveErrors, layers },
-    presentation: p.presentation, training: { dataSeed: 0 }, metrics: {},
+    tool: 'test',
+    task: 'mnist1d',
+    network: { dt: p.dt, gamma: p.gamma, beta: p.beta, loss: p.loss, prospectiveErrors: p.prospectiveErrors, layers },
+    presentation: p.presentation,
+    training: { dataSeed: 0 },
+    metrics: {},
   });
   saveModel(join(scratch, 'm1d.model.json'), m1d);
   mnist1d = compileTo('m1d.gled', 'fpga-fixed16', m1d);
 });
 afterAll(async () => {
   for (const c of others) c.kill('SIGKILL');
-  for (const b of boards) { b.child.kill('SIGKILL'); await b.exited; }
+  for (const b of boards) {
+    b.child.kill('SIGKILL');
+    await b.exited;
+  }
   rmSync(scratch, { recursive: true, force: true });
 });
 
 describe('deploy and hardware in the loop', () => {
-  it('hil compare gives the emulator\'s outputsSha256 on the whole Yin-Yang test split (fpga-fixed16, mcu-q15) and on MNIST-1D', async () => {
+  it("hil compare gives the emulator's outputsSha256 on the whole Yin-Yang test split (fpga-fixed16, mcu-q15) and on MNIST-1D", async () => {
     const board = await startBoard('a.flash');
-    for (const [descriptor, task, limit] of [[yyFpga, 'yinyang'], [yyMcu, 'yinyang'], [mnist1d, 'mnist1d', '300']] as const) {
+    for (const [descriptor, task, limit] of [
+      [yyFpga, 'yinyang'],
+      [yyMcu, 'yinyang'],
+      [mnist1d, 'mnist1d', '300'],
+    ] as const) {
       const d = glekit('deploy', '--port', board.port, '--descriptor', descriptor, '--json');
       expect(d.code, d.stderr).toBe(0);
       const h = glekit('hil', 'compare', '--port', board.port, '--descriptor', descriptor, '--task', task, ...(limit ? ['--limit', limit] : []), '--json');
@@ -90,7 +112,10 @@ describe('deploy and hardware in the loop', () => {
     const board = await startBoard('b.flash');
     const sha = (p: string): string => createHash('sha256').update(readFileSync(p)).digest('hex');
     const running = (): string => {
-      const s = last(glekit('device', 'state', '--port', board.port, '--json').stdout) as { active: number; slots: { slot: number; hash: string | null; confirmed: boolean }[] };
+      const s = last(glekit('device', 'state', '--port', board.port, '--json').stdout) as {
+        active: number;
+        slots: { slot: number; hash: string | null; confirmed: boolean }[];
+      };
       return s.slots.find((x) => x.slot === s.active)?.hash ?? 'none';
     };
     expect(glekit('deploy', '--port', board.port, '--descriptor', yyFpga, '--permanent').code).toBe(0);
@@ -132,8 +157,11 @@ describe('bad input: one line naming the port and the request, exit 1, never a h
 
   it('a port locked by another process', async () => {
     const board = await startBoard('c.flash');
-    const holder = spawn(process.execPath, ['-e', `const {SerialPort}=require(${JSON.stringify(join(ROOT, 'node_modules', 'serialport'))});
-      const p=new SerialPort({path:${JSON.stringify(board.port)},baudRate:115200},()=>console.log('open'));setTimeout(()=>{},60000)`]);
+    const holder = spawn(process.execPath, [
+      '-e',
+      `const {SerialPort}=require(${JSON.stringify(join(ROOT, 'node_modules', 'serialport'))});
+      const p=new SerialPort({path:${JSON.stringify(board.port)},baudRate:115200},()=>console.log('open'));setTimeout(()=>{},60000)`,
+    ]);
     others.push(holder);
     await new Promise<void>((resolve) => holder.stdout.once('data', () => resolve()));
     oneLine(glekit('device', 'info', '--port', board.port), /in use by another program/);
@@ -156,8 +184,16 @@ describe('bad input: one line naming the port and the request, exit 1, never a h
     const run = glekitAsync('hil', 'compare', '--port', board.port, '--descriptor', yyFpga, '--task', 'yinyang', '--baud', '19200');
     const holdsPort = (): boolean => {
       try {
-        return readdirSync(`/proc/${run.child.pid}/fd`).some((fd) => { try { return readlinkSync(`/proc/${run.child.pid}/fd/${fd}`) === board.port; } catch { return false; } });
-      } catch { return false; }
+        return readdirSync(`/proc/${run.child.pid}/fd`).some((fd) => {
+          try {
+            return readlinkSync(`/proc/${run.child.pid}/fd/${fd}`) === board.port;
+          } catch {
+            return false;
+          }
+        });
+      } catch {
+        return false;
+      }
     };
     for (let i = 0; i < 200 && !holdsPort(); i++) await new Promise((r) => setTimeout(r, 50));
     await new Promise((r) => setTimeout(r, 3000));
@@ -166,7 +202,7 @@ describe('bad input: one line naming the port and the request, exit 1, never a h
     oneLine(r, /port .*: RUN samples .*: the line closed: the board disconnected or died/);
   }, 60_000);
 
-  it('a descriptor larger than the board\'s slot, refused before the upload with both sizes', async () => {
+  it("a descriptor larger than the board's slot, refused before the upload with both sizes", async () => {
     const board = await startBoard('e.flash', ['--slot-size', '8192']);
     const size = readFileSync(yyFpga).length;
     oneLine(glekit('deploy', '--port', board.port, '--descriptor', yyFpga), new RegExp(`has ${size} bytes, the board's slots hold 8192`));
@@ -178,7 +214,12 @@ describe('bad input: one line naming the port and the request, exit 1, never a h
     const board = await startBoard('f.flash');
     const b = Buffer.from(readFileSync(yyMcu));
     b[b.indexOf('formatVersion') + 'formatVersion'.length] = 2;
-    b.set(createHash('sha256').update(b.subarray(0, b.length - 41)).digest(), b.length - 32);
+    b.set(
+      createHash('sha256')
+        .update(b.subarray(0, b.length - 41))
+        .digest(),
+      b.length - 32,
+    );
     const v2 = join(scratch, 'v2.gled');
     writeFileSync(v2, b);
     oneLine(glekit('deploy', '--port', board.port, '--descriptor', v2), /descriptor format version 2 is not one the board's firmware .* reads \(1\)/);

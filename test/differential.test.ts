@@ -30,7 +30,10 @@ describe('TypeScript and C integer engines', () => {
       for (const l of loaded.network.layers) {
         stats.layers++;
         if (l.delay > 0) stats.delays++;
-        if (l.nonlinearity.kind === 'table') { stats.tables++; if (l.nonlinearity.interpolate) stats.interpolated++; }
+        if (l.nonlinearity.kind === 'table') {
+          stats.tables++;
+          if (l.nonlinearity.interpolate) stats.interpolated++;
+        }
         if (l.nonlinearity.kind === 'clamp') stats.clamps++;
         if (l.membraneFormat.overflow === 'WRAP') stats.wrap++;
       }
@@ -67,15 +70,34 @@ describe('one step by hand', () => {
       formatVersion: 1,
       header: { tool: 't', profile: { name: 'p', hash: 'h' }, model: { hash: 'm', task: 't' }, precision: 'p', info: {} },
       network: {
-        dt: 1, dtSeconds: null, inputSize: 1, outputSize: 1, inputFormat: f(8, 4),
+        dt: 1,
+        dtSeconds: null,
+        inputSize: 1,
+        outputSize: 1,
+        inputFormat: f(8, 4),
         presentation: { mode: 'static', stepsPerSample: 2, settleSteps: 0, readout: 'last' },
-        layers: [{
-          nIn: 1, nOut: 1, phi: 'linear', delay: 0,
-          weightFormat: f(8, 4), weights: Int16Array.of(24), biasFormat: f(16, 4), bias: Int32Array.of(4),
-          driveFormat: f(16, 8), membraneFormat: f(16, 8), prospectiveFormat: f(16, 8), rateFormat: f(8, 4),
-          alphaFrac: 2, alpha: Uint16Array.of(1), rhoFrac: 1, rho: Uint16Array.of(1),
-          nonlinearity: { kind: 'identity' }, placement: null,
-        }],
+        layers: [
+          {
+            nIn: 1,
+            nOut: 1,
+            phi: 'linear',
+            delay: 0,
+            weightFormat: f(8, 4),
+            weights: Int16Array.of(24),
+            biasFormat: f(16, 4),
+            bias: Int32Array.of(4),
+            driveFormat: f(16, 8),
+            membraneFormat: f(16, 8),
+            prospectiveFormat: f(16, 8),
+            rateFormat: f(8, 4),
+            alphaFrac: 2,
+            alpha: Uint16Array.of(1),
+            rhoFrac: 1,
+            rho: Uint16Array.of(1),
+            nonlinearity: { kind: 'identity' },
+            placement: null,
+          },
+        ],
       },
     };
   }

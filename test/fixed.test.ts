@@ -108,16 +108,23 @@ function between(v: Rat): Between {
 function picksUp(b: Between, mode: Rounding): boolean {
   if (b.exact) return false;
   switch (mode) {
-    case 'TRN': return false;
-    case 'TRN_ZERO': return !b.positive;
+    case 'TRN':
+      return false;
+    case 'TRN_ZERO':
+      return !b.positive;
   }
   if (b.nearer !== 0) return b.nearer > 0;
   switch (mode) {
-    case 'RND': return true;
-    case 'RND_MIN_INF': return false;
-    case 'RND_ZERO': return !b.positive;
-    case 'RND_INF': return b.positive;
-    case 'RND_CONV': return b.down % 2n !== 0n;
+    case 'RND':
+      return true;
+    case 'RND_MIN_INF':
+      return false;
+    case 'RND_ZERO':
+      return !b.positive;
+    case 'RND_INF':
+      return b.positive;
+    case 'RND_CONV':
+      return b.down % 2n !== 0n;
   }
   throw new Error(`oracle: unknown rounding ${mode}`);
 }
@@ -143,10 +150,13 @@ function fitBig(q: bigint, width: number, signed: boolean, mode: Overflow): bigi
   const symLo = signed && mode === 'SAT_SYM' && width > 1 ? -hi : lo;
   if (q >= symLo && q <= hi) return q;
   switch (mode) {
-    case 'WRAP': return lo + ((((q - lo) % size) + size) % size);
+    case 'WRAP':
+      return lo + ((((q - lo) % size) + size) % size);
     case 'SAT':
-    case 'SAT_SYM': return q > hi ? hi : symLo;
-    case 'SAT_ZERO': return 0n;
+    case 'SAT_SYM':
+      return q > hi ? hi : symLo;
+    case 'SAT_ZERO':
+      return 0n;
   }
 }
 
@@ -158,10 +168,13 @@ function fitSmall(q: number, width: number, signed: boolean, mode: Overflow): nu
   const symLo = signed && mode === 'SAT_SYM' && width > 1 ? 1 - size / 2 : lo;
   if (q >= symLo && q <= hi) return q;
   switch (mode) {
-    case 'WRAP': return lo + ((((q - lo) % size) + size) % size);
+    case 'WRAP':
+      return lo + ((((q - lo) % size) + size) % size);
     case 'SAT':
-    case 'SAT_SYM': return q > hi ? hi : symLo;
-    case 'SAT_ZERO': return 0;
+    case 'SAT_SYM':
+      return q > hi ? hi : symLo;
+    case 'SAT_ZERO':
+      return 0;
   }
 }
 
@@ -641,7 +654,8 @@ describe('random formats at widths 16, 24 and 32', () => {
       const f = randomFormat();
       const u = rng.uniform();
       let x: number;
-      if (u < 0.3) x = (randomRaw(f) + 0.5) * f.lsb; // tie (exact: |raw| + 1 < 2^33)
+      if (u < 0.3)
+        x = (randomRaw(f) + 0.5) * f.lsb; // tie (exact: |raw| + 1 < 2^33)
       else if (u < 0.5) x = (randomRaw(f) + rng.uniformRange(-1, 1)) * f.lsb;
       else if (u < 0.7) x = rng.uniformRange(-2, 2) * 2 ** (f.intBits + rng.int(8) - 4);
       else if (u < 0.9) x = rng.normal() * 2 ** (rng.int(200) - 100);
@@ -665,7 +679,12 @@ describe('random formats at widths 16, 24 and 32', () => {
       const rb = rawRat(b, fb.fracBits);
       check(tally, requantise(a, fa, near), expectRaw(ra, near), () => `requantise(${a}, ${name(fa)} -> ${name(near)})`);
       check(tally, add(a, fa, b, fb, near), expectRaw(addRat(ra, rb), near), () => `add(${a}: ${name(fa)}, ${b}: ${name(fb)}) -> ${name(near)}`);
-      check(tally, sub(a, fa, b, fb, near), expectRaw(addRat(ra, { n: -rb.n, d: rb.d }), near), () => `sub(${a}: ${name(fa)}, ${b}: ${name(fb)}) -> ${name(near)}`);
+      check(
+        tally,
+        sub(a, fa, b, fb, near),
+        expectRaw(addRat(ra, { n: -rb.n, d: rb.d }), near),
+        () => `sub(${a}: ${name(fa)}, ${b}: ${name(fb)}) -> ${name(near)}`,
+      );
       const pr = rng.uniform() < 0.6 ? withFrac(fr, fa.fracBits + fb.fracBits + rng.int(41) - 20) : fr;
       check(tally, mul(a, fa, b, fb, pr), expectRaw(mulRat(ra, rb), pr), () => `mul(${a}: ${name(fa)}, ${b}: ${name(fb)}) -> ${name(pr)}`);
     }
@@ -676,7 +695,11 @@ describe('random formats at widths 16, 24 and 32', () => {
     const tally = new Tally();
     const s32 = [-(2 ** 31), -(2 ** 31) + 1, -(2 ** 16) - 1, -3, -1, 0, 1, 2 ** 16 + 1, 2 ** 31 - 1, 0x5a5a5a5b];
     const u32 = [0, 1, 3, 2 ** 16 - 1, 2 ** 31, 2 ** 32 - 1, 2 ** 32 - 2, 0xdeadbeef];
-    for (const [sa, sb] of [[true, true], [true, false], [false, false]]) {
+    for (const [sa, sb] of [
+      [true, true],
+      [true, false],
+      [false, false],
+    ]) {
       const fa = new FixedFormat({ width: 32, intBits: 1, signed: sa });
       const fb = new FixedFormat({ width: 32, intBits: 7, signed: sb });
       for (const a of sa ? s32 : u32) {
@@ -734,7 +757,13 @@ describe('random formats at widths 16, 24 and 32', () => {
       const s = rng.uniform() < 0.7 ? rng.int(70) : rng.int(600);
       const k = rng.uniform() < 0.7 ? rng.int(90) - 10 : rng.int(800) - 100;
       const width = pick([1, 2, 3, 5, 16, 31, 32]);
-      const f = oneBitSafe({ width, intBits: width - rng.int(50), signed: rng.uniform() < 0.5, rounding: pick(ROUNDING_MODES), overflow: pick(OVERFLOW_MODES) });
+      const f = oneBitSafe({
+        width,
+        intBits: width - rng.int(50),
+        signed: rng.uniform() < 0.5,
+        rounding: pick(ROUNDING_MODES),
+        overflow: pick(OVERFLOW_MODES),
+      });
       const exactNum = BigInt(x) * two(s) + BigInt(y);
       const want = Number(fitBig(roundRat(scaleRat({ n: exactNum, d: 1n }, -k), f.rounding), f.width, f.signed, f.overflow));
       check(tally, scaledSumFit(x, s, y, k, f), want, () => `scaledSumFit(${x}, ${s}, ${y}, ${k}, ${name(f)})`);

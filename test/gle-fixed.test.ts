@@ -20,14 +20,27 @@ import { ensureFirmware } from './helpers/firmware.js';
 beforeAll(() => ensureFirmware());
 
 function gleModel(task: string, inputSize: number, presentation: Presentation): ModelFile {
-  const layers = initLayers(inputSize, [
-    { size: 12, phi: 'tanh', tauM: [1.2, 0.6, 1.2, 0.6, 1.2, 0.6, 1.2, 0.6, 1.2, 0.6, 1.2, 0.6], tauR: [1.2, 0.2, 1.2, 0.2, 1.2, 0.2, 1.2, 0.2, 1.2, 0.2, 1.2, 0.2] },
-    { size: 3, phi: 'linear', tauM: 1.2, tauR: 0.2 },
-  ], { weightStd: 1, biasStd: 0.1, scaleByFanIn: true }, 7);
+  const layers = initLayers(
+    inputSize,
+    [
+      {
+        size: 12,
+        phi: 'tanh',
+        tauM: [1.2, 0.6, 1.2, 0.6, 1.2, 0.6, 1.2, 0.6, 1.2, 0.6, 1.2, 0.6],
+        tauR: [1.2, 0.2, 1.2, 0.2, 1.2, 0.2, 1.2, 0.2, 1.2, 0.2, 1.2, 0.2],
+      },
+      { size: 3, phi: 'linear', tauM: 1.2, tauR: 0.2 },
+    ],
+    { weightStd: 1, biasStd: 0.1, scaleByFanIn: true },
+    7,
+  );
   return makeModelFile({
-    tool: 'test', task,
+    tool: 'test',
+    task,
     network: { dt: 0.2, gamma: 0, beta: 1, loss: 'ce', prospectiveErrors: true, layers: layers.map(layerToModel) },
-    presentation, training: { dataSeed: 0 }, metrics: {},
+    presentation,
+    training: { dataSeed: 0 },
+    metrics: {},
   });
 }
 
@@ -54,9 +67,8 @@ describe('GLE on the fixed target', () => {
     it(`${mode} presentation: within 1 % of the float target's range on 16/32-bit formats, and TS = C`, () => {
       const task = mode === 'static' ? 'yinyang' : 'mnist1d';
       const data = loadClassificationTask(task, 0);
-      const presentation: Presentation = mode === 'static'
-        ? { mode, stepsPerSample: 30, settleSteps: 10, readout: 'sum' }
-        : { mode, stepsPerSample: 60, settleSteps: 0, readout: 'sum' };
+      const presentation: Presentation =
+        mode === 'static' ? { mode, stepsPerSample: 30, settleSteps: 10, readout: 'sum' } : { mode, stepsPerSample: 60, settleSteps: 0, readout: 'sum' };
       const model = gleModel(task, mode === 'static' ? 4 : 1, presentation);
       // the ideal profile computes exactly; only the formats given here limit the descriptor
       const r = compileModel({ model, profile: loadProfile('ideal'), precision: 'weights=16,bias=32,state=32,rate=16,input=16', rangeSamples: 64 });
@@ -70,7 +82,8 @@ describe('GLE on the fixed target', () => {
       expect(outputsSha256(runPresentationC(r.bytes, inputs, 3))).toBe(outputsSha256(fixed));
       const ref = floatReadout(model, split.inputs, split.inputSize, count);
       const lsb = d.network.layers[1].rateFormat.lsb;
-      let maxRef = 0, maxErr = 0;
+      let maxRef = 0,
+        maxErr = 0;
       for (let k = 0; k < ref.length; k++) {
         maxRef = Math.max(maxRef, Math.abs(ref[k]));
         maxErr = Math.max(maxErr, Math.abs(fixed[k] * lsb - ref[k]));

@@ -12,7 +12,17 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BoardProcess } from '../src/bridge/index.js';
 import { compileModel } from '../src/compile/index.js';
 import { decodeDescriptor } from '../src/descriptor/index.js';
-import { deployDescriptor, hilTrain, hostGradients, imageSha256, sampleCodes, statesToValues, withBoard, type HostNetwork, type RecordedBatch } from '../src/device/index.js';
+import {
+  deployDescriptor,
+  hilTrain,
+  hostGradients,
+  imageSha256,
+  sampleCodes,
+  statesToValues,
+  withBoard,
+  type HostNetwork,
+  type RecordedBatch,
+} from '../src/device/index.js';
 import type { ActivationName } from '../src/engine/activations.js';
 import { Network } from '../src/engine/network.js';
 import { loadProfile } from '../src/hw/index.js';
@@ -31,16 +41,29 @@ const B = 8;
 /** The float engine over one presentation of B training samples in 'gradients' mode: its states per step and its gradients summed over the window. */
 function engineRun(x: Float64Array, y: Float64Array): { rec: RecordedBatch; gW: Float64Array[]; gb: Float64Array[] } {
   const net = new Network(modelToSpec(MODEL, 'float64'), { batch: B });
-  const p = MODEL.presentation, T = p.stepsPerSample;
-  const u = net.layers.map((l) => new Float64Array(B * T * l.nOut)), r = net.layers.map((l) => new Float64Array(B * T * l.nOut));
-  const gW = net.layers.map((l) => new Float64Array(l.nIn * l.nOut)), gb = net.layers.map((l) => new Float64Array(l.nOut));
+  const p = MODEL.presentation,
+    T = p.stepsPerSample;
+  const u = net.layers.map((l) => new Float64Array(B * T * l.nOut)),
+    r = net.layers.map((l) => new Float64Array(B * T * l.nOut));
+  const gW = net.layers.map((l) => new Float64Array(l.nIn * l.nOut)),
+    gb = net.layers.map((l) => new Float64Array(l.nOut));
   for (let t = 0; t < T; t++) {
     net.step(x, y, t >= p.settleSteps ? 'gradients' : 'none');
     net.layers.forEach((l, i) => {
       for (let b = 0; b < B; b++) {
-        for (let j = 0; j < l.nOut; j++) { u[i][(b * T + t) * l.nOut + j] = l.u[b * l.nOut + j]; r[i][(b * T + t) * l.nOut + j] = l.r[b * l.nOut + j]; }
+        for (let j = 0; j < l.nOut; j++) {
+          u[i][(b * T + t) * l.nOut + j] = l.u[b * l.nOut + j];
+          r[i][(b * T + t) * l.nOut + j] = l.r[b * l.nOut + j];
+        }
       }
-      if (t >= p.settleSteps) { gW[i].forEach((_, k) => { gW[i][k] += l.gradWeights[k]; }); gb[i].forEach((_, k) => { gb[i][k] += l.gradBias![k]; }); }
+      if (t >= p.settleSteps) {
+        gW[i].forEach((_, k) => {
+          gW[i][k] += l.gradWeights[k];
+        });
+        gb[i].forEach((_, k) => {
+          gb[i][k] += l.gradBias![k];
+        });
+      }
     });
   }
   return { rec: { batch: B, steps: T, u, r }, gW, gb };
@@ -55,13 +78,19 @@ function batchOf(start: number): { x: Float64Array; y: Float64Array; inputs: Flo
 }
 
 const cosine = (a: Float64Array, b: Float64Array): number => {
-  let ab = 0, aa = 0, bb = 0;
-  for (let i = 0; i < a.length; i++) { ab += a[i] * b[i]; aa += a[i] * a[i]; bb += b[i] * b[i]; }
+  let ab = 0,
+    aa = 0,
+    bb = 0;
+  for (let i = 0; i < a.length; i++) {
+    ab += a[i] * b[i];
+    aa += a[i] * a[i];
+    bb += b[i] * b[i];
+  }
   return ab / Math.sqrt(aa * bb);
 };
 
 describe('host LE update', () => {
-  it('equals the float engine\'s gradient for the engine\'s own states', () => {
+  it("equals the float engine's gradient for the engine's own states", () => {
     for (const start of [0, 40, 400]) {
       const { x, y } = batchOf(start);
       const e = engineRun(x, y);
@@ -88,7 +117,7 @@ describe('hil train on the emulated digital board', () => {
     rmSync(scratch, { recursive: true, force: true });
   });
 
-  it('computes from the board\'s recorded states (codes x 2^-F) the float engine\'s update direction', async () => {
+  it("computes from the board's recorded states (codes x 2^-F) the float engine's update direction", async () => {
     const bytes = compileModel({ model: MODEL, profile: loadProfile('fpga-fixed16') }).bytes;
     const d = decodeDescriptor(bytes, 'yy');
     const { x, y, inputs } = batchOf(0);
@@ -110,8 +139,20 @@ describe('hil train on the emulated digital board', () => {
 
   it('confirms an epoch whose validation accuracy did not fall, reverts one whose fell, checkpoints and resumes', async () => {
     const checkpoint = join(scratch, 'ck.json');
-    const base = { port: board.port, modelPath: MODEL_PATH, model: MODEL, task: 'yinyang', profile: 'fpga-fixed16', batchSize: 32, trainLimit: 64,
-      validationLimit: 200, testLimit: 100, seed: 1, checkpoint, resume: false };
+    const base = {
+      port: board.port,
+      modelPath: MODEL_PATH,
+      model: MODEL,
+      task: 'yinyang',
+      profile: 'fpga-fixed16',
+      batchSize: 32,
+      trainLimit: 64,
+      validationLimit: 200,
+      testLimit: 100,
+      seed: 1,
+      checkpoint,
+      resume: false,
+    };
     // a tiny step: the image hardly changes, validation does not fall
     const kept = await hilTrain({ ...base, epochs: 1, lr: 1e-9 });
     expect(kept.history[0].decision).toBe('confirmed');

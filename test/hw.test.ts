@@ -4,9 +4,23 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ValidationError } from '../src/util/errors.js';
 import {
-  checkCapacity, describeProfile, hwModelsDir, listProfiles, loadProfile, parseOverrides, profileHash, realiseChip,
-  representTau, resolveSettings, roundWith, sourcedValues, validateProfile, withOverrides,
-  type Architecture, type Chip, type HwProfile,
+  checkCapacity,
+  describeProfile,
+  hwModelsDir,
+  listProfiles,
+  loadProfile,
+  parseOverrides,
+  profileHash,
+  realiseChip,
+  representTau,
+  resolveSettings,
+  roundWith,
+  sourcedValues,
+  validateProfile,
+  withOverrides,
+  type Architecture,
+  type Chip,
+  type HwProfile,
 } from '../src/hw/index.js';
 
 const SHIPPED = ['bss2', 'dynapse2', 'fpga-fixed16', 'ideal', 'loihi2', 'mcu-q15', 'xylo'];
@@ -260,7 +274,10 @@ describe('realiseChip', () => {
       }
       expect(a.profileHash).toBe(profileHash(p));
       expect(a.seed).toBe(42);
-      expect(a.layers.map((l) => [l.nIn, l.nOut, l.tauMFactor.length, l.weightGain.length])).toEqual([[20, 30, 30, 600], [30, 10, 10, 300]]);
+      expect(a.layers.map((l) => [l.nIn, l.nOut, l.tauMFactor.length, l.weightGain.length])).toEqual([
+        [20, 30, 30, 600],
+        [30, 10, 10, 300],
+      ]);
     }
   });
 
@@ -280,7 +297,7 @@ describe('realiseChip', () => {
       // standard error of a sample CV is about cv * sqrt((1 + 2 cv^2) / (2 n)); allow 5 of them
       const se = cv * Math.sqrt((1 + 2 * cv * cv) / (2 * n));
       expect(Math.abs(s.cv - cv), `${p.name} ${which}`).toBeLessThan(5 * se);
-      expect(Math.abs(s.mean - 1)).toBeLessThan(5 * cv / Math.sqrt(n));
+      expect(Math.abs(s.mean - 1)).toBeLessThan((5 * cv) / Math.sqrt(n));
     }
   });
 
@@ -290,7 +307,11 @@ describe('realiseChip', () => {
     const l0 = chip.layers[0];
     for (const f of [l0.tauMFactor, l0.tauRFactor]) {
       const coreValues: number[] = [];
-      for (const [lo, hi] of [[0, 256], [256, 512], [512, 600]]) {
+      for (const [lo, hi] of [
+        [0, 256],
+        [256, 512],
+        [512, 600],
+      ]) {
         for (let i = lo; i < hi; i++) expect(f[i]).toBe(f[lo]);
         coreValues.push(f[lo]);
       }
@@ -312,10 +333,16 @@ describe('realiseChip', () => {
   it('changing one imperfection leaves the draws of the others unchanged', () => {
     const base = loadProfile('bss2');
     // random per-synapse delays so that the delay stream is exercised too
-    const withDelays = validateProfile({
-      ...structuredClone(base),
-      delays: { granularity: 'synapse', draw: { kind: 'uniform', min: { value: 0, source: 'ill', ref: 'test' }, max: { value: 3, source: 'ill', ref: 'test' } } },
-    }, 'test');
+    const withDelays = validateProfile(
+      {
+        ...structuredClone(base),
+        delays: {
+          granularity: 'synapse',
+          draw: { kind: 'uniform', min: { value: 0, source: 'ill', ref: 'test' }, max: { value: 3, source: 'ill', ref: 'test' } },
+        },
+      },
+      'test',
+    );
     const a = realiseChip(withDelays, MLP, 11);
     const b = realiseChip(withOverrides(withDelays, { tauMCV: 0.2 }), MLP, 11);
     expect(sameChipDraws(a, b, 'tauMFactor')).toBe(false);
@@ -326,7 +353,9 @@ describe('realiseChip', () => {
     // the same underlying normals, rescaled: (f - 1) / cv is unchanged where nothing was clipped
     const za = a.layers[0].tauMFactor.map((f) => (f - 1) / 0.03);
     const zb = b.layers[0].tauMFactor.map((f) => (f - 1) / 0.2);
-    za.forEach((z, i) => { if (b.layers[0].tauMFactor[i] > 0.5 && b.layers[0].tauMFactor[i] < 2) expect(zb[i]).toBeCloseTo(z, 9); });
+    za.forEach((z, i) => {
+      if (b.layers[0].tauMFactor[i] > 0.5 && b.layers[0].tauMFactor[i] < 2) expect(zb[i]).toBeCloseTo(z, 9);
+    });
 
     const c = realiseChip(withOverrides(withDelays, { weightGainCV: 0.3, weightBits: 4, noiseStd: 0.1 }), MLP, 11);
     expect(sameChipDraws(a, c, 'tauMFactor')).toBe(true);
@@ -388,7 +417,10 @@ describe('checkCapacity', () => {
     expect(by('inputs')).toMatchObject([{ layer: 'input', count: 40, max: 16 }]);
     expect(by('outputs')).toMatchObject([{ layer: 2, count: 12, max: 8 }]);
     expect(by('hiddenNeurons')).toMatchObject([{ layer: 'network', count: 1300, max: 1000 }]);
-    expect(by('fanOut').map((x) => [x.layer, x.count])).toEqual([['input', 1200], [0, 100]]);
+    expect(by('fanOut').map((x) => [x.layer, x.count])).toEqual([
+      ['input', 1200],
+      [0, 100],
+    ]);
     expect(checkCapacity(loadProfile('xylo'), { inputSize: 16, layerSizes: [64, 8] })).toEqual([]);
   });
 
@@ -491,7 +523,8 @@ describe('describeProfile', () => {
       const text = describeProfile(p);
       expect(text.split('\n')[0]).toBe(`${name} (${p.kind})`);
       expect(text).toContain(profileHash(p));
-      for (const key of ['timing', 'tau_m', 'tau_r', 'weights', 'noise', 'phi', 'delays', 'limits', 'host']) expect(text).toMatch(new RegExp(`^${key}\\s`, 'm'));
+      for (const key of ['timing', 'tau_m', 'tau_r', 'weights', 'noise', 'phi', 'delays', 'limits', 'host'])
+        expect(text).toMatch(new RegExp(`^${key}\\s`, 'm'));
     }
     const bss2 = describeProfile(loadProfile('bss2'), { sources: true });
     expect(bss2).toContain('512 [lit]');

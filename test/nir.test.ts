@@ -51,7 +51,11 @@ function python(...args: string[]): any {
   return JSON.parse(r.stdout);
 }
 
-interface Run { code: number | null; stdout: string; stderr: string }
+interface Run {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
 function glekit(...args: string[]): Run {
   const r = spawnSync(process.execPath, [CLI, ...args], { cwd: scratch, encoding: 'utf8', timeout: 120_000 });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
@@ -67,8 +71,12 @@ function expectRefusal(r: Run, ...parts: string[]): void {
 function presetModel(p: ClassifierPreset, inputSize: number, seed: number): ModelFile {
   const layers = initLayers(inputSize, p.layers, p.init, seed).map(layerToModel);
   return makeModelFile({
-    tool: 'test', task: p.task, network: { dt: p.dt, gamma: p.gamma, beta: p.beta, loss: p.loss, prospectiveErrors: p.prospectiveErrors, layers },
-    presentation: p.presentation, training: { seed, dataSeed: 0, note: 'random init' }, metrics: {},
+    tool: 'test',
+    task: p.task,
+    network: { dt: p.dt, gamma: p.gamma, beta: p.beta, loss: p.loss, prospectiveErrors: p.prospectiveErrors, layers },
+    presentation: p.presentation,
+    training: { seed, dataSeed: 0, note: 'random init' },
+    metrics: {},
   });
 }
 
@@ -105,7 +113,8 @@ describe('round trip: export then import', () => {
       expect(back.model).toEqual(original);
       const stimulus = c.stimulus();
       for (const dtype of new Set([c.dtype, 'float64' as const])) {
-        const a = await floatValues(original, dtype, stimulus), b = await floatValues(back.model, dtype, stimulus);
+        const a = await floatValues(original, dtype, stimulus),
+          b = await floatValues(back.model, dtype, stimulus);
         expect(b.length).toBe(stimulus.count * original.network.layers.at(-1)!.outputSize);
         expect(Buffer.from(b.buffer).equals(Buffer.from(a.buffer)), `${dtype} read-outs differ`).toBe(true);
       }
@@ -118,8 +127,21 @@ describe('the NIR graph glekit writes', () => {
     const m = loadModel(FIXTURE);
     await exportModel(m, at('layout.nir'));
     const g = await readNirGraph(at('layout.nir'));
-    expect([...g.nodes].map(([k, n]) => `${k}:${n.type}`)).toEqual(['input:Input', 'layer0_affine:Affine', 'layer0_li:LI', 'layer1_affine:Affine', 'layer1_li:LI', 'output:Output']);
-    expect(g.edges).toEqual([['input', 'layer0_affine'], ['layer0_affine', 'layer0_li'], ['layer0_li', 'layer1_affine'], ['layer1_affine', 'layer1_li'], ['layer1_li', 'output']]);
+    expect([...g.nodes].map(([k, n]) => `${k}:${n.type}`)).toEqual([
+      'input:Input',
+      'layer0_affine:Affine',
+      'layer0_li:LI',
+      'layer1_affine:Affine',
+      'layer1_li:LI',
+      'output:Output',
+    ]);
+    expect(g.edges).toEqual([
+      ['input', 'layer0_affine'],
+      ['layer0_affine', 'layer0_li'],
+      ['layer0_li', 'layer1_affine'],
+      ['layer1_affine', 'layer1_li'],
+      ['layer1_li', 'output'],
+    ]);
     const li = g.nodes.get('layer0_li')!;
     expect([...li.fields.keys()].sort()).toEqual(['r', 'tau', 'v_leak']);
     expect([...li.metadata.keys()].sort()).toEqual(['glekit.output', 'glekit.phi', 'glekit.tau_r']);
@@ -127,8 +149,8 @@ describe('the NIR graph glekit writes', () => {
   });
 });
 
-describe.skipIf(PYTHON === null)('read by NIR\'s reader logic (h5py)', () => {
-  it('every exported preset passes the reader and its type check, with glekit\'s metadata readable', async () => {
+describe.skipIf(PYTHON === null)("read by NIR's reader logic (h5py)", () => {
+  it("every exported preset passes the reader and its type check, with glekit's metadata readable", async () => {
     for (const c of CASES) {
       const file = at(`checked_${c.name.replace(/\W+/g, '_')}.nir`);
       const m = c.model();
@@ -154,7 +176,10 @@ describe.skipIf(PYTHON === null)('read by NIR\'s reader logic (h5py)', () => {
     const { model, notes, fromGlekit } = await importNirFile(at('h5py-li.nir'));
     expect(fromGlekit).toBe(false);
     expect(notes.join('\n')).toContain('li2: r and v_leak folded into the weights and bias of fc2');
-    expect(model.network.layers.map((l) => [l.inputSize, l.outputSize, l.phi])).toEqual([[3, 4, 'linear'], [4, 2, 'linear']]);
+    expect(model.network.layers.map((l) => [l.inputSize, l.outputSize, l.phi])).toEqual([
+      [3, 4, 'linear'],
+      [4, 2, 'linear'],
+    ]);
     expect(model.network.layers[0].weights).toEqual(p.w1);
     expect(model.network.layers[0].tauM).toEqual(p.tau1);
     expect(model.network.layers[0].tauR).toEqual(p.tau1);
@@ -174,7 +199,10 @@ describe.skipIf(PYTHON === null)('read by NIR\'s reader logic (h5py)', () => {
   it('CubaLI folds in only with tau_syn = 0; a spiking (LIF) network is refused with the node and why', async () => {
     python('write-cubali', at('cuba0.nir'), '0');
     const m = (await importNirFile(at('cuba0.nir'))).model;
-    expect(m.network.layers[0].weights).toEqual([[2, -2], [0.5, 2]]);
+    expect(m.network.layers[0].weights).toEqual([
+      [2, -2],
+      [0.5, 2],
+    ]);
     expect(m.network.layers[0].bias).toEqual([0, 0.25]);
     python('write-cubali', at('cuba5.nir'), '0.005');
     await expect(importNirFile(at('cuba5.nir'))).rejects.toThrow(/node "cubali" \(CubaLI\): tau_syn\[0\] = 0\.00499999\d+: a synaptic low-pass/);
@@ -185,9 +213,12 @@ describe.skipIf(PYTHON === null)('read by NIR\'s reader logic (h5py)', () => {
 });
 
 /** NIR's own example files (paper/01_lif in a checkout of NIR named by NIR_EXAMPLES), written by Norse and Rockpool. */
-describe.skipIf(!process.env.NIR_EXAMPLES)('NIR\'s LIF examples', () => {
+describe.skipIf(!process.env.NIR_EXAMPLES)("NIR's LIF examples", () => {
   it('are refused, naming the LIF node', () => {
-    for (const [file, node] of [['lif_norse.nir', '1'], ['lif_rockpool.nir', '1_LIFNeuronTorch']]) {
+    for (const [file, node] of [
+      ['lif_norse.nir', '1'],
+      ['lif_rockpool.nir', '1_LIFNeuronTorch'],
+    ]) {
       const path = join(process.env.NIR_EXAMPLES!, 'paper', '01_lif', file);
       expectRefusal(glekit('import', path, '--from', 'nir', '--out', at('example.json')), file, `node "${node}" (LIF)`, 'do not spike');
     }
@@ -198,9 +229,15 @@ describe.skipIf(!process.env.NIR_EXAMPLES)('NIR\'s LIF examples', () => {
 function yinyangSpec(m: ModelFile, batch: number, steps: number): object {
   const rows = Array.from({ length: batch }, (_, s) => Array.from(yinyang.test.inputs.subarray(4 * s, 4 * s + 4)));
   return {
-    dtype: 'float64', dt: m.network.dt, gamma: m.network.gamma, beta: m.network.beta, loss: m.network.loss, prospectiveErrors: m.network.prospectiveErrors,
+    dtype: 'float64',
+    dt: m.network.dt,
+    gamma: m.network.gamma,
+    beta: m.network.beta,
+    loss: m.network.loss,
+    prospectiveErrors: m.network.prospectiveErrors,
     layers: m.network.layers.map((l) => ({ phi: l.phi, weights: l.weights, bias: l.bias, tauM: l.tauM, tauR: l.tauR })),
-    learning: null, inputs: Array.from({ length: steps }, () => rows),
+    learning: null,
+    inputs: Array.from({ length: steps }, () => rows),
   };
 }
 
@@ -218,7 +255,10 @@ describe('recordings as NIR graph data', () => {
     };
     const mine = await readNirData(at('yy.trace.nir'));
     const fromPython = PYTHON === null ? null : python('data', at('yy.trace.nir'));
-    for (const [l, n] of [[0, 120], [1, 3]]) {
+    for (const [l, n] of [
+      [0, 120],
+      [1, 3],
+    ]) {
       for (const key of ['u', 'v', 'r', 'prospU', 'prospV']) {
         const o = mine.get(`layer${l}_li`)!.get(key)!;
         expect(o.shape).toEqual([6, 5, n]);
@@ -240,13 +280,21 @@ describe('recordings as NIR graph data', () => {
     const states = (await fixedTarget(d).run(split, { record: true })).states!;
     const mine = await readNirData(file);
     const fromPython = PYTHON === null ? null : python('data', file);
-    const steps = d.network.presentation.stepsPerSample, perStep = 2 * (120 + 3);
+    const steps = d.network.presentation.stepsPerSample,
+      perStep = 2 * (120 + 3);
     let offset = 0;
-    for (const [l, n] of [[0, 120], [1, 3]]) {
+    for (const [l, n] of [
+      [0, 120],
+      [1, 3],
+    ]) {
       const layer = d.network.layers[l];
-      for (const [key, lsb] of [['u', layer.membraneFormat.lsb], ['r', layer.rateFormat.lsb]] as const) {
+      for (const [key, lsb] of [
+        ['u', layer.membraneFormat.lsb],
+        ['r', layer.rateFormat.lsb],
+      ] as const) {
         const want: number[] = [];
-        for (let s = 0; s < 12; s++) for (let t = 0; t < steps; t++) for (let j = 0; j < n; j++) want.push(states[(s * steps + t) * perStep + offset + j] * lsb);
+        for (let s = 0; s < 12; s++)
+          for (let t = 0; t < steps; t++) for (let j = 0; j < n; j++) want.push(states[(s * steps + t) * perStep + offset + j] * lsb);
         expect(Array.from(mine.get(`layer${l}_li`)!.get(key)!.data)).toEqual(want);
         if (fromPython !== null) expect(fromPython.nodes[`layer${l}_li`][key].data).toEqual(want);
         offset += n;
@@ -254,7 +302,7 @@ describe('recordings as NIR graph data', () => {
     }
   }
 
-  it('glekit emulate --record-nir: the integer engine\'s states, read back (glekit and h5py) equal to its own record', async () => {
+  it("glekit emulate --record-nir: the integer engine's states, read back (glekit and h5py) equal to its own record", async () => {
     writeFileSync(at('yy.gled'), compileModel({ model: loadModel(FIXTURE), profile: loadProfile('fpga-fixed16') }).bytes);
     const r = glekit('emulate', '--descriptor', at('yy.gled'), '--task', 'yinyang', '--limit', '12', '--record-nir', at('yy.emulate.nir'));
     expect(r.code, r.stderr).toBe(0);
@@ -262,16 +310,29 @@ describe('recordings as NIR graph data', () => {
     await expectEmulatorRecord(at('yy.emulate.nir'));
   });
 
-  it('glekit hil compare --record-nir: the (emulated) board\'s states, equal to the emulator\'s record', async () => {
+  it("glekit hil compare --record-nir: the (emulated) board's states, equal to the emulator's record", async () => {
     ensureFirmware();
     // one sample's record (5 steps x 246 states x 4 bytes) exceeds the default MTU: the board is started with a larger one
     const board = await BoardProcess.start({ flash: at('board.flash'), args: ['--mtu', '8192'] });
     try {
       const d = glekit('deploy', '--port', board.port, '--descriptor', at('yy.gled'));
       expect(d.code, d.stderr).toBe(0);
-      const h = glekit('hil', 'compare', '--port', board.port, '--descriptor', at('yy.gled'), '--task', 'yinyang', '--limit', '12', '--record-nir', at('yy.board.nir'));
+      const h = glekit(
+        'hil',
+        'compare',
+        '--port',
+        board.port,
+        '--descriptor',
+        at('yy.gled'),
+        '--task',
+        'yinyang',
+        '--limit',
+        '12',
+        '--record-nir',
+        at('yy.board.nir'),
+      );
       expect(h.code, h.stderr).toBe(0);
-      expect(h.stderr).toContain('recorded the board\'s per-layer states of 12 samples');
+      expect(h.stderr).toContain("recorded the board's per-layer states of 12 samples");
     } finally {
       board.child.kill('SIGKILL');
       await board.exited;
@@ -296,7 +357,10 @@ describe('bad input: one line naming the file, node, type and reason; exit 1', (
         ['conv', { type: 'Conv2d', fields: { weight: { float64: new Float64Array(9), shape: [1, 1, 3, 3] } } }],
         ['output', { type: 'Output', fields: { shape: { int64: [1, 6, 6], shape: [3] } } }],
       ] as [string, { type: string; fields: Record<string, any> }][],
-      edges: [['input', 'conv'], ['conv', 'output']] as [string, string][],
+      edges: [
+        ['input', 'conv'],
+        ['conv', 'output'],
+      ] as [string, string][],
       metadata: {},
     };
     await writeNirGraph(at('conv.nir'), conv);
@@ -310,11 +374,23 @@ describe('bad input: one line naming the file, node, type and reason; exit 1', (
         ['back', { type: 'Linear', fields: { weight: { float64: [0.5], shape: [1, 1] } } }],
         ['output', { type: 'Output', fields: { shape: { int64: [1], shape: [1] } } }],
       ] as [string, { type: string; fields: Record<string, any> }][],
-      edges: [['input', 'w'], ['w', 'li'], ['li', 'back'], ['back', 'w'], ['li', 'output']] as [string, string][],
+      edges: [
+        ['input', 'w'],
+        ['w', 'li'],
+        ['li', 'back'],
+        ['back', 'w'],
+        ['li', 'output'],
+      ] as [string, string][],
       metadata: {},
     };
     await writeNirGraph(at('rec.nir'), rec);
-    expectRefusal(glekit('import', at('rec.nir'), '--from', 'nir', '--out', at('x.json')), 'rec.nir', 'node "back" (Linear)', 'closes a cycle', 'no recurrence');
+    expectRefusal(
+      glekit('import', at('rec.nir'), '--from', 'nir', '--out', at('x.json')),
+      'rec.nir',
+      'node "back" (Linear)',
+      'closes a cycle',
+      'no recurrence',
+    );
     expectRefusal(glekit('export', '--model', FIXTURE, '--to', 'onnx', '--out', at('x.onnx')), 'option --to', 'nir');
   });
 
@@ -331,7 +407,14 @@ describe('bad input: one line naming the file, node, type and reason; exit 1', (
   it('nirGraphToModel refuses a chain that does not alternate weights and neurons', async () => {
     const g = await readNirGraph(at('cli.nir'));
     g.nodes.delete('layer0_li');
-    g.edges = [['input', 'layer0_affine'], ['layer0_affine', 'layer1_affine'], ['layer1_affine', 'layer1_li'], ['layer1_li', 'output']];
-    expect(() => nirGraphToModel(g, 'g.nir')).toThrow(/g\.nir: node "layer1_affine" \(Affine\): follows the weight node layer0_affine; glekit expects a neuron node/);
+    g.edges = [
+      ['input', 'layer0_affine'],
+      ['layer0_affine', 'layer1_affine'],
+      ['layer1_affine', 'layer1_li'],
+      ['layer1_li', 'output'],
+    ];
+    expect(() => nirGraphToModel(g, 'g.nir')).toThrow(
+      /g\.nir: node "layer1_affine" \(Affine\): follows the weight node layer0_affine; glekit expects a neuron node/,
+    );
   });
 });

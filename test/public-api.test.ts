@@ -8,8 +8,16 @@ import * as glekit from '../src/index.js';
 describe('the public API', () => {
   it('runs the README usage example', () => {
     const {
-      compileModel, decodeDescriptor, evaluateClassifier, evaluateOnChip, loadClassificationTask, loadModel, loadProfile, modelToSpec,
-      substrateFor, trainingInfo,
+      compileModel,
+      decodeDescriptor,
+      evaluateClassifier,
+      evaluateOnChip,
+      loadClassificationTask,
+      loadModel,
+      loadProfile,
+      modelToSpec,
+      substrateFor,
+      trainingInfo,
     } = glekit;
     // a model written by `glekit train --task yinyang --seed 1`
     const model = loadModel('test/fixtures/yinyang-seed1.model.json');

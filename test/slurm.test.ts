@@ -24,7 +24,8 @@ function slurmMissing(): string | null {
   const which = spawnSync('sh', ['-c', 'command -v sbatch && command -v scontrol && command -v squeue'], { encoding: 'utf8' });
   if (which.status !== 0) return 'sbatch/scontrol/squeue not found (Debian: apt-get install slurm-wlm munge; then sh scripts/slurm-local.sh start)';
   const ping = spawnSync('scontrol', ['ping'], { encoding: 'utf8' });
-  if (ping.status !== 0 || !/UP/.test(ping.stdout)) return `no Slurm controller answers (scontrol ping: ${(ping.stdout + ping.stderr).trim()}); sh scripts/slurm-local.sh start`;
+  if (ping.status !== 0 || !/UP/.test(ping.stdout))
+    return `no Slurm controller answers (scontrol ping: ${(ping.stdout + ping.stderr).trim()}); sh scripts/slurm-local.sh start`;
   if (!existsSync(CLI)) return `${CLI} is missing: npm run build`;
   return null;
 }
@@ -55,13 +56,16 @@ function taskState(jobId: string, task: number): string {
 function shardLines(dir: string, shard: number, count: number): number {
   const sub = join(dir, 'records');
   if (!existsSync(sub)) return 0;
-  return readdirSync(sub).filter((f) => f.startsWith(`shard-${shard}-of-${count}.`))
+  return readdirSync(sub)
+    .filter((f) => f.startsWith(`shard-${shard}-of-${count}.`))
     .reduce((a, f) => a + readFileSync(join(sub, f), 'utf8').split('\n').length - 1, 0);
 }
 
 describe.skipIf(missing !== null)('robustness on a real Slurm (sbatch array)', () => {
   const work = mkdtempSync(join(tmpdir(), 'glekit-slurm-'));
-  afterAll(() => { if (process.env.GLEKIT_KEEP === undefined) rmSync(work, { recursive: true, force: true }); });
+  afterAll(() => {
+    if (process.env.GLEKIT_KEEP === undefined) rmSync(work, { recursive: true, force: true });
+  });
 
   it('an array of 8 tasks, one cancelled half-way and requeued, collects to the one-machine summary.json', async () => {
     if (LOG !== undefined) writeFileSync(LOG, `# ${new Date().toISOString()} ${spawnSync('sinfo', ['--version'], { encoding: 'utf8' }).stdout}`);
@@ -73,7 +77,9 @@ describe.skipIf(missing !== null)('robustness on a real Slurm (sbatch array)', (
     log(`# one machine: ${((performance.now() - t) / 1000).toFixed(1)} s`);
     glekit('robustness', ...sweep, '--out', array, '--plan-only');
     t = performance.now();
-    const submitted = JSON.parse(glekit('robustness', 'slurm', '--dir', array, '--tasks', '8', '--submit', '--json').trim().split('\n').pop()!) as { jobId: string };
+    const submitted = JSON.parse(glekit('robustness', 'slurm', '--dir', array, '--tasks', '8', '--submit', '--json').trim().split('\n').pop()!) as {
+      jobId: string;
+    };
     const jobId = submitted.jobId;
     expect(jobId).toMatch(/^\d+$/);
 
@@ -104,14 +110,25 @@ describe.skipIf(missing !== null)('robustness on a real Slurm (sbatch array)', (
     log(`# array done ${((performance.now() - t) / 1000).toFixed(1)} s after sbatch`);
     sh('squeue', ['-t', 'all', '-j', jobId, '-o', '%.12i %.10T %.8M %R']);
     sh('scontrol', ['show', 'job', `${jobId}_${victim}`]);
-    const status = JSON.parse(glekit('robustness', 'status', '--dir', array, '--json').trim().split('\n').pop()!) as { done: number; jobs: number; sweeps: { duplicates: number; shards: { attempts: number }[] }[] };
+    const status = JSON.parse(glekit('robustness', 'status', '--dir', array, '--json').trim().split('\n').pop()!) as {
+      done: number;
+      jobs: number;
+      sweeps: { duplicates: number; shards: { attempts: number }[] }[];
+    };
     expect(status).toMatchObject({ jobs: 40, done: 40 });
     expect(status.sweeps[0].shards[victim].attempts).toBe(2);
-    const collected = JSON.parse(glekit('robustness', 'collect', '--dir', array, '--no-plots', '--json').trim().split('\n').pop()!) as { sweeps: { records: number; duplicates: number; missing: number }[] };
+    const collected = JSON.parse(glekit('robustness', 'collect', '--dir', array, '--no-plots', '--json').trim().split('\n').pop()!) as {
+      sweeps: { records: number; duplicates: number; missing: number }[];
+    };
     expect(collected.sweeps[0]).toMatchObject({ records: 40, duplicates: 0, missing: 0 });
     // every shard's output file, one per task, the victim's with both attempts
     const out = readFileSync(join(array, 'slurm', `${jobId}_${victim}.out`), 'utf8');
-    log(`$ cat ${join('DIR', 'slurm', `${jobId}_${victim}.out`)} | grep -v ' done in '\n${out.split('\n').filter((l) => !l.includes(' done in ')).join('\n')}`);
+    log(
+      `$ cat ${join('DIR', 'slurm', `${jobId}_${victim}.out`)} | grep -v ' done in '\n${out
+        .split('\n')
+        .filter((l) => !l.includes(' done in '))
+        .join('\n')}`,
+    );
     expect(out.match(/^glekit shard 3\/8: .* attempt \d/gm)).toHaveLength(2);
     const a = readFileSync(join(single, 'summary.json'), 'utf8');
     const b = readFileSync(join(array, 'summary.json'), 'utf8');

@@ -8,9 +8,7 @@ import { typescriptKernels } from '../src/engine/kernels.js';
 import { DEFAULT_LEARNING, type ActivationName, type LayerParameters, type LearningSetup, type NetworkSpec } from '../src/engine/index.js';
 import { loadProfile, realiseChip, resolveSettings, validateProfile, withOverrides, type HwProfile, type Overrides } from '../src/hw/index.js';
 import type { Presentation } from '../src/presentation/index.js';
-import {
-  CapacityError, FIXED_STATE_RANGE, Substrate, evaluateOnChip, substrateFor, trainOnChip, type ChipTrainingConfig,
-} from '../src/substrate/index.js';
+import { CapacityError, FIXED_STATE_RANGE, Substrate, evaluateOnChip, substrateFor, trainOnChip, type ChipTrainingConfig } from '../src/substrate/index.js';
 import { generateYinYang } from '../src/tasks/yinyang.js';
 import { generateMnist1d } from '../src/tasks/mnist1d.js';
 import { MNIST1D_PRESET } from '../src/train/presets.js';
@@ -22,9 +20,21 @@ const DATA = generateYinYang({ seed: 0, trainCount: 320, validationCount: 200, t
 
 function leSpec(hidden: number, seed: number, dtype: 'float64' | 'float32' = 'float64'): NetworkSpec {
   return {
-    dtype, dt: 0.1, gamma: 0, beta: 1, loss: 'ce', prospectiveErrors: false,
-    layers: initLayers(4, [{ size: hidden, phi: 'hardSigmoid', tauM: 1, tauR: 1 }, { size: 3, phi: 'linear', tauM: 1, tauR: 1 }],
-      { weightStd: 1, biasStd: 0.1, scaleByFanIn: true }, seed),
+    dtype,
+    dt: 0.1,
+    gamma: 0,
+    beta: 1,
+    loss: 'ce',
+    prospectiveErrors: false,
+    layers: initLayers(
+      4,
+      [
+        { size: hidden, phi: 'hardSigmoid', tauM: 1, tauR: 1 },
+        { size: 3, phi: 'linear', tauM: 1, tauR: 1 },
+      ],
+      { weightStd: 1, biasStd: 0.1, scaleByFanIn: true },
+      seed,
+    ),
   };
 }
 
@@ -49,8 +59,13 @@ function sampleStats(xs: ArrayLike<number>): { mean: number; std: number; cv: nu
 /** One layer, no bias, given phi and weights; tau_m = tau_r = 1, dt 0.1. */
 function oneLayer(nIn: number, nOut: number, phi: ActivationName, weights: Float64Array, bias: Float64Array | null = null): NetworkSpec {
   const layer: LayerParameters = {
-    phi, inputSize: nIn, outputSize: nOut, weights, bias,
-    tauM: new Float64Array(nOut).fill(1), tauR: new Float64Array(nOut).fill(1),
+    phi,
+    inputSize: nIn,
+    outputSize: nOut,
+    weights,
+    bias,
+    tauM: new Float64Array(nOut).fill(1),
+    tauR: new Float64Array(nOut).fill(1),
   };
   return { dtype: 'float64', dt: 0.1, gamma: 0, beta: 1, loss: 'mse', prospectiveErrors: false, layers: [layer] };
 }
@@ -92,16 +107,38 @@ describe('ideal is the float target, bit for bit', () => {
 
   function config(learning: Partial<LearningSetup> & Pick<LearningSetup, 'optimizer' | 'lr'>): ClassifierConfig {
     return {
-      task: 'yinyang', seed: 5, dtype: 'float64', dt: 0.1, gamma: 0, beta: 1, loss: 'ce', prospectiveErrors: false,
-      layers: [{ size: 30, phi: 'hardSigmoid', tauM: 1, tauR: 1 }, { size: 3, phi: 'linear', tauM: 1, tauR: 1 }],
-      init: { weightStd: 1, biasStd: 0.1, scaleByFanIn: true }, learning, batchSize: 32, epochs: 2, presentation: PRESENTATION,
-      evalBatchSize: 100, plateau: null,
+      task: 'yinyang',
+      seed: 5,
+      dtype: 'float64',
+      dt: 0.1,
+      gamma: 0,
+      beta: 1,
+      loss: 'ce',
+      prospectiveErrors: false,
+      layers: [
+        { size: 30, phi: 'hardSigmoid', tauM: 1, tauR: 1 },
+        { size: 3, phi: 'linear', tauM: 1, tauR: 1 },
+      ],
+      init: { weightStd: 1, biasStd: 0.1, scaleByFanIn: true },
+      learning,
+      batchSize: 32,
+      epochs: 2,
+      presentation: PRESENTATION,
+      evalBatchSize: 100,
+      plateau: null,
     };
   }
 
   function chipConfig(c: ClassifierConfig): ChipTrainingConfig {
-    return { seed: c.seed, epochs: c.epochs, batchSize: c.batchSize, learning: { ...DEFAULT_LEARNING, ...c.learning },
-      presentation: c.presentation, evalBatchSize: c.evalBatchSize, plateau: null };
+    return {
+      seed: c.seed,
+      epochs: c.epochs,
+      batchSize: c.batchSize,
+      learning: { ...DEFAULT_LEARNING, ...c.learning },
+      presentation: c.presentation,
+      evalBatchSize: c.evalBatchSize,
+      plateau: null,
+    };
   }
 
   const learnings = [
@@ -140,16 +177,37 @@ describe('training sequences in the loop', () => {
     const weightsAfter: Record<string, Buffer> = {};
     for (const start of ['carry', 'reset'] as const) {
       const c: ClassifierConfig = {
-        ...MNIST1D_PRESET, seed: 6, epochs: 2, batchSize: 25, evalBatchSize: 20, plateau: null, trainingSequenceStart: start,
-        layers: [{ size: 6, phi: 'linear', ...taus }, { size: 6, phi: 'tanh', ...taus }, { size: 10, phi: 'linear', tauM: 1.2, tauR: 1.2 }],
+        ...MNIST1D_PRESET,
+        seed: 6,
+        epochs: 2,
+        batchSize: 25,
+        evalBatchSize: 20,
+        plateau: null,
+        trainingSequenceStart: start,
+        layers: [
+          { size: 6, phi: 'linear', ...taus },
+          { size: 6, phi: 'tanh', ...taus },
+          { size: 10, phi: 'linear', tauM: 1.2, tauR: 1.2 },
+        ],
         presentation: { mode: 'sequence', stepsPerSample: 24, settleSteps: 0, readout: 'sum' },
       };
       const float = trainClassifier(c, data.train, data.validation, { kernels: typescriptKernels });
       const sub = substrateFor(buildSpec(c, 1), loadProfile('ideal'), 99, { kernels: typescriptKernels });
-      const chip = trainOnChip(sub, {
-        seed: c.seed, epochs: c.epochs, batchSize: c.batchSize, learning: { ...DEFAULT_LEARNING, ...c.learning },
-        presentation: c.presentation, evalBatchSize: c.evalBatchSize, plateau: null, trainingSequenceStart: start,
-      }, data.train, data.validation);
+      const chip = trainOnChip(
+        sub,
+        {
+          seed: c.seed,
+          epochs: c.epochs,
+          batchSize: c.batchSize,
+          learning: { ...DEFAULT_LEARNING, ...c.learning },
+          presentation: c.presentation,
+          evalBatchSize: c.evalBatchSize,
+          plateau: null,
+          trainingSequenceStart: start,
+        },
+        data.train,
+        data.validation,
+      );
       expect(chip.history.map((h) => h.validationAccuracy)).toEqual(float.history.map((h) => h.validationAccuracy));
       const after = sub.parameters();
       float.layers.forEach((l, i) => expect(bits(after[i].weights)).toEqual(bits(l.weights)));
@@ -166,12 +224,13 @@ describe('time constants', () => {
   it('realises the requested tau_m and tau_r CV, independently, within sampling error', () => {
     const sub = substrateFor(wide, ideal({ tauMCV: 0.2, tauRCV: 0.1 }), 3);
     const [l] = sub.realised();
-    const m = sampleStats(l.tauM), r = sampleStats(l.tauR);
+    const m = sampleStats(l.tauM),
+      r = sampleStats(l.tauR);
     const n = l.tauM.length;
     // standard error of a sample CV is about cv / sqrt(2n); allow 4 of them
-    expect(Math.abs(m.cv - 0.2)).toBeLessThan(4 * 0.2 / Math.sqrt(2 * n));
-    expect(Math.abs(r.cv - 0.1)).toBeLessThan(4 * 0.1 / Math.sqrt(2 * n));
-    expect(Math.abs(m.mean - 1)).toBeLessThan(4 * 0.2 / Math.sqrt(n));
+    expect(Math.abs(m.cv - 0.2)).toBeLessThan((4 * 0.2) / Math.sqrt(2 * n));
+    expect(Math.abs(r.cv - 0.1)).toBeLessThan((4 * 0.1) / Math.sqrt(2 * n));
+    expect(Math.abs(m.mean - 1)).toBeLessThan((4 * 0.2) / Math.sqrt(n));
     let cov = 0;
     for (let j = 0; j < n; j++) cov += (l.tauM[j] - m.mean) * (l.tauR[j] - r.mean);
     const corr = cov / (n - 1) / (m.std * r.std);
@@ -196,7 +255,7 @@ describe('time constants', () => {
     for (const t of l.tauM) expect(t).toBeCloseTo((4096 / 410) * 0.1, 12);
     // BSS2 maps the model's tau 1 onto its nominal 10 us; the cell stores 1/tau on 1022 codes over 1..100 us
     const bss = substrateFor(spec, withOverrides(loadProfile('bss2'), { tauMCV: 0, tauRCV: 0 }), 1);
-    const code = Math.round((1 / 10e-6 - 1 / 100e-6) / (1 / 1e-6 - 1 / 100e-6) * 1022);
+    const code = Math.round(((1 / 10e-6 - 1 / 100e-6) / (1 / 1e-6 - 1 / 100e-6)) * 1022);
     const tau = 1 / (1 / 100e-6 + (code / 1022) * (1 / 1e-6 - 1 / 100e-6));
     for (const t of bss.realised()[0].tauM) expect(t).toBeCloseTo(tau / 10e-6, 12);
     expect(bss.timeScale).toBeCloseTo(10e-6, 18);
@@ -209,7 +268,11 @@ describe('time constants', () => {
     p.timeConstants.tauM.representation = { kind: 'continuous', sharing: 'core' };
     p.capacity.neuronsPerCore = { value: 4, source: 'ill', ref: 'test' };
     const [l] = substrateFor(spec, validateProfile(p, 'test'), 1).realised();
-    const mean = (a: number, b: number): number => { let s = 0; for (let j = a; j < b; j++) s += 1 + j / 10; return s / (b - a); };
+    const mean = (a: number, b: number): number => {
+      let s = 0;
+      for (let j = a; j < b; j++) s += 1 + j / 10;
+      return s / (b - a);
+    };
     expect(Array.from(l.tauM)).toEqual([0, 0, 0, 0, 1, 1, 1, 1, 2, 2].map((c) => mean(4 * c, Math.min(10, 4 * c + 4))));
   });
 });
@@ -285,9 +348,21 @@ describe('delays', () => {
   it('a delay of d steps per layer shifts the response by exactly d steps per layer', () => {
     // no biases, phi(0) = 0: a network at rest stays at rest, so a delayed input only shifts the response
     const spec: NetworkSpec = {
-      dtype: 'float64', dt: 0.1, gamma: 0, beta: 1, loss: 'mse', prospectiveErrors: false,
-      layers: initLayers(3, [{ size: 5, phi: 'tanh', tauM: 1, tauR: 0.5, bias: false }, { size: 2, phi: 'linear', tauM: 2, tauR: 1, bias: false }],
-        { weightStd: 1, biasStd: 0 }, 4),
+      dtype: 'float64',
+      dt: 0.1,
+      gamma: 0,
+      beta: 1,
+      loss: 'mse',
+      prospectiveErrors: false,
+      layers: initLayers(
+        3,
+        [
+          { size: 5, phi: 'tanh', tauM: 1, tauR: 0.5, bias: false },
+          { size: 2, phi: 'linear', tauM: 2, tauR: 1, bias: false },
+        ],
+        { weightStd: 1, biasStd: 0 },
+        4,
+      ),
     };
     const base = pulseResponse(spec, ideal(), 40);
     expect(base.some((r) => r.some((v) => v !== 0))).toBe(true);
@@ -303,7 +378,10 @@ describe('delays', () => {
 
   it('per-synapse delays deliver each input to each neuron exactly d_oi steps later', () => {
     const p = JSON.parse(JSON.stringify(ideal())) as HwProfile;
-    p.delays = { granularity: 'synapse', draw: { kind: 'uniform', min: { value: 0, source: 'ill', ref: 'test' }, max: { value: 5, source: 'ill', ref: 'test' } } };
+    p.delays = {
+      granularity: 'synapse',
+      draw: { kind: 'uniform', min: { value: 0, source: 'ill', ref: 'test' }, max: { value: 5, source: 'ill', ref: 'test' } },
+    };
     const profile = validateProfile(p, 'test');
     const W = Float64Array.from({ length: 4 * 3 }, (_, k) => k + 1);
     const spec = oneLayer(3, 4, 'linear', W);
@@ -322,7 +400,8 @@ describe('delays', () => {
 describe('noise', () => {
   /** r - s over many neurons and steps, for a layer with a constant drive s */
   function deviations(overrides: Overrides, seed: number): Float64Array {
-    const nOut = 2000, steps = 20;
+    const nOut = 2000,
+      steps = 20;
     const spec = oneLayer(1, nOut, 'linear', new Float64Array(nOut).fill(0.5));
     const sub = substrateFor(spec, ideal(overrides), seed);
     const net = sub.createNetwork(1);
@@ -335,15 +414,19 @@ describe('noise', () => {
     return out;
   }
 
-  for (const [name, expected] of [['rateNoiseStd', 0.05], ['membraneNoiseStd', 0.2], ['noiseStd', 0.1 * Math.SQRT2]] as const) {
+  for (const [name, expected] of [
+    ['rateNoiseStd', 0.05],
+    ['membraneNoiseStd', 0.2],
+    ['noiseStd', 0.1 * Math.SQRT2],
+  ] as const) {
     it(`${name} has the requested std, zero mean, fresh every step`, () => {
       const sigma = name === 'noiseStd' ? 0.1 : expected;
       const d = deviations({ [name]: sigma }, 5);
       const s = sampleStats(d);
       const n = d.length;
       // noiseStd puts sigma on the membrane and sigma on the rate: the rate sees both
-      expect(Math.abs(s.std - expected)).toBeLessThan(4 * expected / Math.sqrt(2 * n));
-      expect(Math.abs(s.mean)).toBeLessThan(4 * expected / Math.sqrt(n));
+      expect(Math.abs(s.std - expected)).toBeLessThan((4 * expected) / Math.sqrt(2 * n));
+      expect(Math.abs(s.mean)).toBeLessThan((4 * expected) / Math.sqrt(n));
       let lag = 0;
       const nOut = 2000;
       for (let k = nOut; k < n; k++) lag += d[k] * d[k - nOut];
@@ -411,7 +494,8 @@ describe('state, readout and nonlinearity as realised', () => {
     const net = sub.createNetwork(1);
     const act = net.layers[0].hooks!.activation!;
     const pu = Float64Array.of(-5, -0.5, -0.25, 0.1, 4.5);
-    const r = new Float64Array(5), rp = new Float64Array(5);
+    const r = new Float64Array(5),
+      rp = new Float64Array(5);
     act(pu, r, rp, 5);
     expect(r[0]).toBe(Math.tanh(-4));
     expect(r[1]).toBeCloseTo(Math.tanh(-0.5), 15);
@@ -427,7 +511,22 @@ describe('capacity', () => {
       ['xylo', leSpec(120, 1), /fanOut 64 of xylo/],
       ['dynapse2', leSpec(120, 1), /fanIn 64 of dynapse2/],
       ['bss2', leSpec(600, 1), /neuronsTotal 512 of bss2/],
-      ['mcu-q15', { ...leSpec(10, 1), layers: initLayers(784, [{ size: 300, phi: 'hardSigmoid', tauM: 1, tauR: 1 }, { size: 10, phi: 'linear', tauM: 1, tauR: 1 }], { weightStd: 1, biasStd: 0 }, 1) }, /memoryBytes 131072 of mcu-q15/],
+      [
+        'mcu-q15',
+        {
+          ...leSpec(10, 1),
+          layers: initLayers(
+            784,
+            [
+              { size: 300, phi: 'hardSigmoid', tauM: 1, tauR: 1 },
+              { size: 10, phi: 'linear', tauM: 1, tauR: 1 },
+            ],
+            { weightStd: 1, biasStd: 0 },
+            1,
+          ),
+        },
+        /memoryBytes 131072 of mcu-q15/,
+      ],
     ];
     for (const [name, spec, message] of cases) {
       let err: unknown = null;
@@ -457,13 +556,23 @@ describe('training in the loop', () => {
     expect(sub.transparent).toBe(false);
     const before = sub.realised();
     const mismatch = (ls: typeof before): number => {
-      let s = 0, n = 0;
-      for (const l of ls) for (let j = 0; j < l.tauM.length; j++) { s += Math.abs(l.tauM[j] / l.tauR[j] - 1); n++; }
+      let s = 0,
+        n = 0;
+      for (const l of ls)
+        for (let j = 0; j < l.tauM.length; j++) {
+          s += Math.abs(l.tauM[j] / l.tauR[j] - 1);
+          n++;
+        }
       return s / n;
     };
     const hostTauR = sub.parameters()[0].tauR.slice();
     const config: ChipTrainingConfig = {
-      seed: 1, epochs: 3, batchSize: 32, presentation: PRESENTATION, evalBatchSize: 100, plateau: null,
+      seed: 1,
+      epochs: 3,
+      batchSize: 32,
+      presentation: PRESENTATION,
+      evalBatchSize: 100,
+      plateau: null,
       learning: { ...DEFAULT_LEARNING, optimizer: 'adam', lr: 0.01, learnTauM: true, tauMin: 0.1 },
     };
     const accBefore = evaluateOnChip(sub, PRESENTATION, DATA.test, 100).accuracy;

@@ -22,16 +22,27 @@ let modelPath: string;
 beforeAll(() => {
   if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run npx tsc -p tsconfig.json first`);
   dir = mkdtempSync(join(tmpdir(), 'glekit-shard-'));
-  const layers = initLayers(4, [{ size: 40, phi: 'hardSigmoid', tauM: 1, tauR: 1 }, { size: 3, phi: 'linear', tauM: 1, tauR: 1 }],
-    { weightStd: 1, biasStd: 0.1, scaleByFanIn: true }, 3);
+  const layers = initLayers(
+    4,
+    [
+      { size: 40, phi: 'hardSigmoid', tauM: 1, tauR: 1 },
+      { size: 3, phi: 'linear', tauM: 1, tauR: 1 },
+    ],
+    { weightStd: 1, biasStd: 0.1, scaleByFanIn: true },
+    3,
+  );
   modelPath = join(dir, 'model.json');
-  saveModel(modelPath, makeModelFile({
-    tool: 'test', task: 'yinyang',
-    network: { dt: 0.1, gamma: 0, beta: 1, loss: 'ce', prospectiveErrors: false, layers: layers.map(layerToModel) },
-    presentation: { mode: 'static', stepsPerSample: 5, settleSteps: 4, readout: 'last' },
-    training: { seed: 1, dataSeed: 0, batchSize: 32, evalBatchSize: 1000, learning: { optimizer: 'adam', lr: 0.01 } },
-    metrics: {},
-  }));
+  saveModel(
+    modelPath,
+    makeModelFile({
+      tool: 'test',
+      task: 'yinyang',
+      network: { dt: 0.1, gamma: 0, beta: 1, loss: 'ce', prospectiveErrors: false, layers: layers.map(layerToModel) },
+      presentation: { mode: 'static', stepsPerSample: 5, settleSteps: 4, readout: 'last' },
+      training: { seed: 1, dataSeed: 0, batchSize: 32, evalBatchSize: 1000, learning: { optimizer: 'adam', lr: 0.01 } },
+      metrics: {},
+    }),
+  );
 });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -62,7 +73,8 @@ function rng(seed: number): () => number {
 function shardLines(out: string, shard: number, count: number): number {
   const sub = join(out, 'records');
   if (!existsSync(sub)) return 0;
-  return readdirSync(sub).filter((f) => f.startsWith(`shard-${shard}-of-${count}.`))
+  return readdirSync(sub)
+    .filter((f) => f.startsWith(`shard-${shard}-of-${count}.`))
     .reduce((a, f) => a + readFileSync(join(sub, f), 'utf8').split('\n').length - 1, 0);
 }
 
@@ -72,12 +84,18 @@ describe('which shard', () => {
     expect(() => parseShard('8/8')).toThrow(/index must be an integer in 0..7/);
     expect(() => parseShard('3')).toThrow(/I\/N/);
     expect(() => parseShard('1/0')).toThrow(/number of shards/);
-    expect(shardFromEnvironment({ SLURM_ARRAY_TASK_ID: '5', SLURM_ARRAY_TASK_COUNT: '8', SLURM_ARRAY_TASK_MIN: '0', SLURM_ARRAY_TASK_MAX: '7' })).toMatchObject({ index: 5, count: 8 });
+    expect(shardFromEnvironment({ SLURM_ARRAY_TASK_ID: '5', SLURM_ARRAY_TASK_COUNT: '8', SLURM_ARRAY_TASK_MIN: '0', SLURM_ARRAY_TASK_MAX: '7' })).toMatchObject(
+      { index: 5, count: 8 },
+    );
     // --array=1-8: ids count from MIN
     expect(shardFromEnvironment({ SLURM_ARRAY_TASK_ID: '1', SLURM_ARRAY_TASK_MIN: '1', SLURM_ARRAY_TASK_MAX: '8' })).toMatchObject({ index: 0, count: 8 });
-    expect(() => shardFromEnvironment({ SLURM_ARRAY_TASK_ID: '4', SLURM_ARRAY_TASK_COUNT: '8', SLURM_ARRAY_TASK_MIN: '0', SLURM_ARRAY_TASK_MAX: '14' })).toThrow(/not contiguous/);
+    expect(() =>
+      shardFromEnvironment({ SLURM_ARRAY_TASK_ID: '4', SLURM_ARRAY_TASK_COUNT: '8', SLURM_ARRAY_TASK_MIN: '0', SLURM_ARRAY_TASK_MAX: '14' }),
+    ).toThrow(/not contiguous/);
     // sbatch --array=3 of a script that says --shards 8: shard 3 alone
-    expect(shardFromEnvironment({ SLURM_ARRAY_TASK_ID: '3', SLURM_ARRAY_TASK_COUNT: '1', SLURM_ARRAY_TASK_MIN: '3', SLURM_ARRAY_TASK_MAX: '3' }, 8)).toMatchObject({ index: 3, count: 8 });
+    expect(
+      shardFromEnvironment({ SLURM_ARRAY_TASK_ID: '3', SLURM_ARRAY_TASK_COUNT: '1', SLURM_ARRAY_TASK_MIN: '3', SLURM_ARRAY_TASK_MAX: '3' }, 8),
+    ).toMatchObject({ index: 3, count: 8 });
     expect(shardFromEnvironment({ JOB_COMPLETION_INDEX: '2' }, 4)).toMatchObject({ index: 2, count: 4 });
     expect(() => shardFromEnvironment({ JOB_COMPLETION_INDEX: '2' })).toThrow(/--shards N/);
     expect(() => shardFromEnvironment({})).toThrow(/--shard I\/N/);
@@ -112,24 +130,47 @@ describe('glekit robustness run / collect / status (shards as processes)', () =>
     expect(early.stderr).toMatch(/12 job\(s\) have no record: sharded: 12 of 12/);
 
     const random = rng(12);
-    const env = (i: number) => ({ SLURM_ARRAY_TASK_ID: String(i), SLURM_ARRAY_TASK_COUNT: String(N), SLURM_ARRAY_TASK_MIN: '0', SLURM_ARRAY_TASK_MAX: String(N - 1) });
+    const env = (i: number) => ({
+      SLURM_ARRAY_TASK_ID: String(i),
+      SLURM_ARRAY_TASK_COUNT: String(N),
+      SLURM_ARRAY_TASK_MIN: '0',
+      SLURM_ARRAY_TASK_MAX: String(N - 1),
+    });
     const killedAt: number[] = [];
-    await Promise.all(Array.from({ length: N }, (_, i) => new Promise<void>((done) => {
-      // kill after k records (k in 0..3 of the shard's 4 jobs); k = 0: at a random moment of start-up
-      const k = Math.floor(random() * 4);
-      const delay = random() * 1500;
-      const child = spawn(process.execPath, [CLI, 'robustness', 'run', '--dir', sharded, '--workers', '0', '--quiet'],
-        { cwd: dir, env: { ...cleanEnv(), ...env(i) }, stdio: 'ignore' });
-      const started = Date.now();
-      const timer = setInterval(() => {
-        if ((k > 0 && shardLines(sharded, i, N) >= k) || (k === 0 && Date.now() - started >= delay)) {
-          child.kill('SIGKILL');
-          clearInterval(timer);
-        }
-      }, 10);
-      child.on('exit', () => { clearInterval(timer); killedAt.push(shardLines(sharded, i, N)); done(); });
-    })));
-    const status = JSON.parse(glekit(['robustness', 'status', '--dir', sharded, '--tasks', String(N), '--json']).stdout.trim().split('\n').pop()!) as { done: number; jobs: number };
+    await Promise.all(
+      Array.from(
+        { length: N },
+        (_, i) =>
+          new Promise<void>((done) => {
+            // kill after k records (k in 0..3 of the shard's 4 jobs); k = 0: at a random moment of start-up
+            const k = Math.floor(random() * 4);
+            const delay = random() * 1500;
+            const child = spawn(process.execPath, [CLI, 'robustness', 'run', '--dir', sharded, '--workers', '0', '--quiet'], {
+              cwd: dir,
+              env: { ...cleanEnv(), ...env(i) },
+              stdio: 'ignore',
+            });
+            const started = Date.now();
+            const timer = setInterval(() => {
+              if ((k > 0 && shardLines(sharded, i, N) >= k) || (k === 0 && Date.now() - started >= delay)) {
+                child.kill('SIGKILL');
+                clearInterval(timer);
+              }
+            }, 10);
+            child.on('exit', () => {
+              clearInterval(timer);
+              killedAt.push(shardLines(sharded, i, N));
+              done();
+            });
+          }),
+      ),
+    );
+    const status = JSON.parse(
+      glekit(['robustness', 'status', '--dir', sharded, '--tasks', String(N), '--json'])
+        .stdout.trim()
+        .split('\n')
+        .pop()!,
+    ) as { done: number; jobs: number };
     expect(status.jobs).toBe(12);
     expect(status.done).toBeLessThan(12);
 

@@ -22,16 +22,27 @@ beforeAll(() => {
   if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run npx tsc -p tsconfig.json first`);
   dir = mkdtempSync(join(tmpdir(), 'glekit-sweep-'));
   // an untrained LE network of the Yin-Yang preset's shape: accuracy does not matter here, cost and determinism do
-  const layers = initLayers(4, [{ size: 40, phi: 'hardSigmoid', tauM: 1, tauR: 1 }, { size: 3, phi: 'linear', tauM: 1, tauR: 1 }],
-    { weightStd: 1, biasStd: 0.1, scaleByFanIn: true }, 3);
+  const layers = initLayers(
+    4,
+    [
+      { size: 40, phi: 'hardSigmoid', tauM: 1, tauR: 1 },
+      { size: 3, phi: 'linear', tauM: 1, tauR: 1 },
+    ],
+    { weightStd: 1, biasStd: 0.1, scaleByFanIn: true },
+    3,
+  );
   modelPath = join(dir, 'model.json');
-  saveModel(modelPath, makeModelFile({
-    tool: 'test', task: 'yinyang',
-    network: { dt: 0.1, gamma: 0, beta: 1, loss: 'ce', prospectiveErrors: false, layers: layers.map(layerToModel) },
-    presentation: { mode: 'static', stepsPerSample: 5, settleSteps: 4, readout: 'last' },
-    training: { seed: 1, dataSeed: 0, batchSize: 32, evalBatchSize: 1000, learning: { optimizer: 'adam', lr: 0.01 } },
-    metrics: {},
-  }));
+  saveModel(
+    modelPath,
+    makeModelFile({
+      tool: 'test',
+      task: 'yinyang',
+      network: { dt: 0.1, gamma: 0, beta: 1, loss: 'ce', prospectiveErrors: false, layers: layers.map(layerToModel) },
+      presentation: { mode: 'static', stepsPerSample: 5, settleSteps: 4, readout: 'last' },
+      training: { seed: 1, dataSeed: 0, batchSize: 32, evalBatchSize: 1000, learning: { optimizer: 'adam', lr: 0.01 } },
+      metrics: {},
+    }),
+  );
 });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -65,7 +76,10 @@ describe('--vary', () => {
     expect(parseVary('tauMCV+tauRCV=0:0.3:0.1')).toEqual({ names: ['tauMCV', 'tauRCV'], values: [0, 0.1, 0.2, 0.3] });
     expect(parseVary('noiseStd=0, 0.05,1e-1').values).toEqual([0, 0.05, 0.1]);
     expect(gridPoints(parseVaries(['weightBits=4,8', 'delaySteps=0,1']))).toEqual([
-      { weightBits: 4, delaySteps: 0 }, { weightBits: 4, delaySteps: 1 }, { weightBits: 8, delaySteps: 0 }, { weightBits: 8, delaySteps: 1 },
+      { weightBits: 4, delaySteps: 0 },
+      { weightBits: 4, delaySteps: 1 },
+      { weightBits: 8, delaySteps: 0 },
+      { weightBits: 8, delaySteps: 1 },
     ]);
   });
 
@@ -122,8 +136,24 @@ describe('runSweep', () => {
 
 describe('glekit robustness (worker threads, real process)', () => {
   const args = (out: string, workers: number): string[] => [
-    'robustness', '--model', modelPath, '--hw', 'ideal', '--vary', 'tauMCV+tauRCV=0:0.3:0.1', '--seeds', '6',
-    '--train-on-chip', '1', '--learn-tau', '--out', out, '--workers', String(workers), '--json', '--no-plots',
+    'robustness',
+    '--model',
+    modelPath,
+    '--hw',
+    'ideal',
+    '--vary',
+    'tauMCV+tauRCV=0:0.3:0.1',
+    '--seeds',
+    '6',
+    '--train-on-chip',
+    '1',
+    '--learn-tau',
+    '--out',
+    out,
+    '--workers',
+    String(workers),
+    '--json',
+    '--no-plots',
   ];
 
   it('continues a sweep killed with SIGKILL and ends with the records of an uninterrupted one', async () => {
@@ -140,7 +170,9 @@ describe('glekit robustness (worker threads, real process)', () => {
     const killed = join(dir, 'killed');
     const child = spawn(process.execPath, [CLI, ...args(killed, 2)], { cwd: dir, stdio: ['ignore', 'ignore', 'pipe'] });
     let stderr = '';
-    child.stderr!.on('data', (d: Buffer) => { stderr += d.toString(); });
+    child.stderr!.on('data', (d: Buffer) => {
+      stderr += d.toString();
+    });
     const recordsFile = join(killed, 'records.jsonl');
     const exited = new Promise((resolve) => child.once('exit', resolve));
     const seen = await new Promise<number>((resolve, reject) => {
@@ -176,9 +208,14 @@ describe('glekit robustness (worker threads, real process)', () => {
 
   it('explains a re-run with other arguments, and other bad input, with exit code 1', () => {
     const out = join(dir, 'guard');
-    expect(glekit('robustness', '--model', modelPath, '--hw', 'ideal', '--vary', 'weightBits=4,8', '--seeds', '1', '--out', out, '--no-plots', '--quiet').code).toBe(0);
+    expect(
+      glekit('robustness', '--model', modelPath, '--hw', 'ideal', '--vary', 'weightBits=4,8', '--seeds', '1', '--out', out, '--no-plots', '--quiet').code,
+    ).toBe(0);
     const cases: Array<[string[], RegExp]> = [
-      [['--vary', 'weightBits=4,6', '--seeds', '1', '--out', out], /holds a sweep started with different arguments \(vary: was .*Re-run with the original arguments/],
+      [
+        ['--vary', 'weightBits=4,6', '--seeds', '1', '--out', out],
+        /holds a sweep started with different arguments \(vary: was .*Re-run with the original arguments/,
+      ],
       [['--vary', 'tauCV=0.1', '--seeds', '1', '--out', join(dir, 'x1')], /--vary: field 'tauCV=0.1' names an unknown parameter/],
       [['--vary', 'weightBits=1:4:0', '--seeds', '1', '--out', join(dir, 'x2')], /STEP must be positive/],
       [['--vary', 'weightBits=4', '--seeds', '0', '--out', join(dir, 'x3')], /--seeds: must be an integer >= 1/],
@@ -186,7 +223,10 @@ describe('glekit robustness (worker threads, real process)', () => {
       [['--vary', 'noiseStd=-1', '--seeds', '1', '--out', join(dir, 'x5')], /noiseStd.*must be at least 0/],
       [['--vary', 'weightBits=4', '--seeds', '1', '--reset-state', '--out', join(dir, 'x7')], /--reset-state .* needs --train-on-chip/],
       [['--vary', 'weightBits=4', '--seeds', '1', '--split', 'train', '--out', join(dir, 'x8')], /--split: must be test or validation/],
-      [['--vary', 'weightBits=4', '--seeds', '1', '--train-on-chip', '1', '--tau-lr-factor', '100', '--out', join(dir, 'x9')], /--tau-lr-factor .* needs --learn-tau/],
+      [
+        ['--vary', 'weightBits=4', '--seeds', '1', '--train-on-chip', '1', '--tau-lr-factor', '100', '--out', join(dir, 'x9')],
+        /--tau-lr-factor .* needs --learn-tau/,
+      ],
       [['--vary', 'weightBits=4', '--seeds', '1', '--train-on-chip', '1', '--learn-tau', '--tau-lr-factor', '-2', '--out', join(dir, 'x10')], /tau-lr-factor/],
     ];
     for (const [extra, message] of cases) {
@@ -210,8 +250,12 @@ describe('glekit hw', () => {
   it('lists the profiles and shows one with tagged numbers', () => {
     const list = glekit('hw', 'list');
     expect(list.code).toBe(0);
-    expect(list.stdout.split('\n').filter((l) => l !== '').map((l) => l.split(/\s+/)[0])).toEqual(
-      ['bss2', 'dynapse2', 'fpga-fixed16', 'ideal', 'loihi2', 'mcu-q15', 'xylo']);
+    expect(
+      list.stdout
+        .split('\n')
+        .filter((l) => l !== '')
+        .map((l) => l.split(/\s+/)[0]),
+    ).toEqual(['bss2', 'dynapse2', 'fpga-fixed16', 'ideal', 'loihi2', 'mcu-q15', 'xylo']);
     const json = JSON.parse(glekit('hw', 'list', '--json').stdout) as { name: string; kind: string }[];
     expect(json.find((p) => p.name === 'loihi2')?.kind).toBe('digital');
     const show = glekit('hw', 'show', 'bss2', '--sources');

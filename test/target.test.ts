@@ -60,11 +60,15 @@ describe('targets', () => {
   });
 
   it('a mismatch is reported with its place', async () => {
-    const shifted: Target = { ...targets.ts, label: 'shifted', run: async (s) => {
-      const out = await targets.ts.run(s);
-      out.codes![7] += 1;
-      return out;
-    } };
+    const shifted: Target = {
+      ...targets.ts,
+      label: 'shifted',
+      run: async (s) => {
+        const out = await targets.ts.run(s);
+        out.codes![7] += 1;
+        return out;
+      },
+    };
     const c = await compare(targets.ts, shifted, data.test);
     expect(c.equal).toBe(false);
     expect(c.mismatches).toBe(1);

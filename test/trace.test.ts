@@ -26,7 +26,9 @@ function maxDifference(a: unknown, b: unknown, path = ''): number {
 }
 
 describe('trace conformance against the independent numpy reference', () => {
-  const names = readdirSync(FIXTURES).filter((f) => f.endsWith('.spec.json')).map((f) => f.replace('.spec.json', ''));
+  const names = readdirSync(FIXTURES)
+    .filter((f) => f.endsWith('.spec.json'))
+    .map((f) => f.replace('.spec.json', ''));
   it('has fixtures', () => expect(names.length).toBeGreaterThanOrEqual(5));
   for (const name of names) {
     it(name, () => {

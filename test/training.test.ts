@@ -54,15 +54,24 @@ class Crash extends Error {}
 function checkResume(config: ClassifierConfig, train: ClassificationSplit, validation: ClassificationSplit, k: number): void {
   const whole = trainClassifier(config, train, validation);
   let saved = '';
-  expect(() => trainClassifier(config, train, validation, {
-    onEpoch: (record, state) => {
-      saved = checkpointToJson({
-        tool: 'test', task: config.task, seed: config.seed, dataSeed: 0, dtype: config.dtype, configHash: 'x', kernels: 'typescript',
-        epochsPlanned: config.epochs, state: state(),
-      });
-      if (record.epoch === k) throw new Crash();
-    },
-  })).toThrow(Crash);
+  expect(() =>
+    trainClassifier(config, train, validation, {
+      onEpoch: (record, state) => {
+        saved = checkpointToJson({
+          tool: 'test',
+          task: config.task,
+          seed: config.seed,
+          dataSeed: 0,
+          dtype: config.dtype,
+          configHash: 'x',
+          kernels: 'typescript',
+          epochsPlanned: config.epochs,
+          state: state(),
+        });
+        if (record.epoch === k) throw new Crash();
+      },
+    }),
+  ).toThrow(Crash);
   const state: TrainingState = parseCheckpoint(JSON.parse(saved), 'checkpoint.json').state;
   expect(state.epochsDone).toBe(k);
   const resumed = trainClassifier(config, train, validation, { resume: state });
@@ -73,12 +82,17 @@ function checkResume(config: ClassifierConfig, train: ClassificationSplit, valid
 describe('resuming a stopped run', () => {
   const yinyang = loadClassificationTask('yinyang', 0);
   const small = (s: ClassificationSplit, n: number): ClassificationSplit => ({
-    count: n, inputSize: s.inputSize, inputs: s.inputs.slice(0, n * s.inputSize), labels: s.labels.slice(0, n),
+    count: n,
+    inputSize: s.inputSize,
+    inputs: s.inputs.slice(0, n * s.inputSize),
+    labels: s.labels.slice(0, n),
   });
 
   it('float64, Adam, reduce-on-plateau, held presentation (state carried across epochs)', () => {
     const config: ClassifierConfig = {
-      ...CLASSIFIER_PRESETS.yinyang, seed: 3, epochs: 6,
+      ...CLASSIFIER_PRESETS.yinyang,
+      seed: 3,
+      epochs: 6,
       plateau: { factor: 0.5, patience: 1, minLr: 1e-4 },
     };
     checkResume(config, small(yinyang.train, 640), small(yinyang.validation, 200), 2);
@@ -86,8 +100,16 @@ describe('resuming a stopped run', () => {
 
   it('float32, SGD with momentum and per-layer lr factors', () => {
     const config: ClassifierConfig = {
-      ...MNIST_PRESET, task: 'yinyang', seed: 4, epochs: 5, batchSize: 16,
-      layers: [{ size: 20, phi: 'hardSigmoid', tauM: 1, tauR: 1 }, { size: 10, phi: 'hardSigmoid', tauM: 1, tauR: 1 }, { size: 3, phi: 'linear', tauM: 1, tauR: 1 }],
+      ...MNIST_PRESET,
+      task: 'yinyang',
+      seed: 4,
+      epochs: 5,
+      batchSize: 16,
+      layers: [
+        { size: 20, phi: 'hardSigmoid', tauM: 1, tauR: 1 },
+        { size: 10, phi: 'hardSigmoid', tauM: 1, tauR: 1 },
+        { size: 3, phi: 'linear', tauM: 1, tauR: 1 },
+      ],
       learning: { optimizer: 'sgd', lr: 1, momentum: 0.9, lrFactors: [1, 0.2, 0.1] },
       plateau: { factor: 0.5, patience: 1, minLr: 1e-3, monitor: 'validationLoss' },
     };
@@ -98,8 +120,15 @@ describe('resuming a stopped run', () => {
     const data = generateMnist1d({ seed: 5, length: 24, trainCount: 120, testCount: 10, validationFraction: 1 / 6 });
     const taus = { tauM: [0.6, 0.6, 1.2, 1.2, 1.2, 1.2], tauR: [0.2, 0.2, 0.2, 0.2, 1.2, 1.2] };
     const config: ClassifierConfig = {
-      ...MNIST1D_PRESET, seed: 6, epochs: 4, batchSize: 25,
-      layers: [{ size: 6, phi: 'linear', ...taus }, { size: 6, phi: 'tanh', ...taus }, { size: 10, phi: 'linear', tauM: 1.2, tauR: 1.2 }],
+      ...MNIST1D_PRESET,
+      seed: 6,
+      epochs: 4,
+      batchSize: 25,
+      layers: [
+        { size: 6, phi: 'linear', ...taus },
+        { size: 6, phi: 'tanh', ...taus },
+        { size: 10, phi: 'linear', tauM: 1.2, tauR: 1.2 },
+      ],
       presentation: { mode: 'sequence', stepsPerSample: 24, settleSteps: 0, readout: 'sum' },
       plateau: { factor: 0.5, patience: 1, minLr: 0, monitor: 'trainLoss' },
     };
@@ -113,15 +142,42 @@ describe('runs through the job layer', () => {
   const quiet = { quiet: true, note: () => {} };
 
   it('--stop-after then --resume equals an uninterrupted run, with curves and plots written', async () => {
-    const whole = await runClassifierTraining({ task: 'yinyang', seed: 2, dataSeed: 0, epochs: 5, runDir: join(dir, 'whole'), out: join(dir, 'whole.model.json'), ...quiet });
-    const part = await runClassifierTraining({ task: 'yinyang', seed: 2, dataSeed: 0, epochs: 5, stopAfter: 2, runDir: join(dir, 'part'), out: join(dir, 'part.model.json'), ...quiet });
+    const whole = await runClassifierTraining({
+      task: 'yinyang',
+      seed: 2,
+      dataSeed: 0,
+      epochs: 5,
+      runDir: join(dir, 'whole'),
+      out: join(dir, 'whole.model.json'),
+      ...quiet,
+    });
+    const part = await runClassifierTraining({
+      task: 'yinyang',
+      seed: 2,
+      dataSeed: 0,
+      epochs: 5,
+      stopAfter: 2,
+      runDir: join(dir, 'part'),
+      out: join(dir, 'part.model.json'),
+      ...quiet,
+    });
     expect(part.status).toBe('stopped');
     expect(part.epochsDone).toBe(2);
     expect(existsSync(join(dir, 'part.model.json'))).toBe(false);
     // without --resume an unfinished run is protected
-    await expect(runClassifierTraining({ task: 'yinyang', seed: 2, dataSeed: 0, epochs: 5, runDir: join(dir, 'part'), out: join(dir, 'part.model.json'), ...quiet }))
-      .rejects.toThrow(/unfinished run \(epoch 2 of 5\).*--resume.*--restart/);
-    const rest = await runClassifierTraining({ task: 'yinyang', seed: 2, dataSeed: 0, epochs: 5, resume: true, runDir: join(dir, 'part'), out: join(dir, 'part.model.json'), ...quiet });
+    await expect(
+      runClassifierTraining({ task: 'yinyang', seed: 2, dataSeed: 0, epochs: 5, runDir: join(dir, 'part'), out: join(dir, 'part.model.json'), ...quiet }),
+    ).rejects.toThrow(/unfinished run \(epoch 2 of 5\).*--resume.*--restart/);
+    const rest = await runClassifierTraining({
+      task: 'yinyang',
+      seed: 2,
+      dataSeed: 0,
+      epochs: 5,
+      resume: true,
+      runDir: join(dir, 'part'),
+      out: join(dir, 'part.model.json'),
+      ...quiet,
+    });
     expect(rest.status).toBe('completed');
     expect(rest.resumedFromEpoch).toBe(2);
     expect(rest.testAccuracy).toBe(whole.testAccuracy);
@@ -130,15 +186,24 @@ describe('runs through the job layer', () => {
     for (const f of ['checkpoint.json', 'curves.csv', 'curves.json', 'accuracy.svg', 'accuracy.png', 'loss.svg', 'loss.png', 'summary.json']) {
       expect(existsSync(join(dir, 'part', f)), f).toBe(true);
     }
-    expect(readFileSync(join(dir, 'part', 'curves.csv'), 'utf8').trim().split('\n')).toHaveLength(6);
-    expect(readFileSync(join(dir, 'part', 'accuracy.png')).subarray(1, 4).toString()).toBe('PNG');
+    expect(
+      readFileSync(join(dir, 'part', 'curves.csv'), 'utf8')
+        .trim()
+        .split('\n'),
+    ).toHaveLength(6);
+    expect(
+      readFileSync(join(dir, 'part', 'accuracy.png'))
+        .subarray(1, 4)
+        .toString(),
+    ).toBe('PNG');
   });
 
   it('refuses a checkpoint of another configuration and a damaged one, naming the field', async () => {
     const runDir = join(dir, 'other');
     await runClassifierTraining({ task: 'yinyang', seed: 1, dataSeed: 0, epochs: 2, stopAfter: 1, runDir, out: join(dir, 'other.model.json'), ...quiet });
-    await expect(runClassifierTraining({ task: 'yinyang', seed: 1, dataSeed: 7, epochs: 2, resume: true, runDir, out: join(dir, 'other.model.json'), ...quiet }))
-      .rejects.toThrow(/checkpoint\.json: field 'dataSeed'.*does not match.*\(got 0\)/);
+    await expect(
+      runClassifierTraining({ task: 'yinyang', seed: 1, dataSeed: 7, epochs: 2, resume: true, runDir, out: join(dir, 'other.model.json'), ...quiet }),
+    ).rejects.toThrow(/checkpoint\.json: field 'dataSeed'.*does not match.*\(got 0\)/);
     const path = join(runDir, 'checkpoint.json');
     const doc = JSON.parse(readFileSync(path, 'utf8'));
     doc.plateau.lr *= 2;
@@ -150,8 +215,21 @@ describe('runs through the job layer', () => {
 describe('a run killed with SIGKILL', () => {
   it('resumes from its last checkpoint to the parameters of an uninterrupted run', async () => {
     if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run npm run build first`);
-    const args = (name: string) => ['train', '--task', 'yinyang', '--seed', '5', '--epochs', '25', '--quiet', '--json',
-      '--run-dir', join(dir, name), '--out', join(dir, `${name}.model.json`)];
+    const args = (name: string) => [
+      'train',
+      '--task',
+      'yinyang',
+      '--seed',
+      '5',
+      '--epochs',
+      '25',
+      '--quiet',
+      '--json',
+      '--run-dir',
+      join(dir, name),
+      '--out',
+      join(dir, `${name}.model.json`),
+    ];
     const whole = spawnSync(process.execPath, [CLI, ...args('uninterrupted')], { encoding: 'utf8' });
     expect(whole.status).toBe(0);
 
@@ -163,7 +241,10 @@ describe('a run killed with SIGKILL', () => {
       await new Promise((r) => setTimeout(r, 10));
       if (!existsSync(checkpoint)) continue;
       const epochs = JSON.parse(readFileSync(checkpoint, 'utf8')).epochsDone as number;
-      if (epochs >= 3) { child.kill('SIGKILL'); killedAfter = epochs; }
+      if (epochs >= 3) {
+        child.kill('SIGKILL');
+        killedAfter = epochs;
+      }
     }
     await exited;
     expect(killedAfter).toBeGreaterThanOrEqual(3);
@@ -181,13 +262,17 @@ describe('a run killed with SIGKILL', () => {
   });
 });
 
-describe('the papers\' presets', () => {
+describe("the papers' presets", () => {
   const count = (spec: NetworkSpec) => spec.layers.reduce((n, l) => n + l.weights.length + (l.bias?.length ?? 0), 0);
   const std = (a: Float64Array) => Math.sqrt(a.reduce((s, x) => s + x * x, 0) / a.length);
 
   it('MNIST: the LE reference network 784-300-100-10', () => {
     const spec = buildSpec({ ...MNIST_PRESET, seed: 1 }, 784);
-    expect(spec.layers.map((l) => [l.inputSize, l.outputSize, l.phi])).toEqual([[784, 300, 'hardSigmoid'], [300, 100, 'hardSigmoid'], [100, 10, 'linear']]);
+    expect(spec.layers.map((l) => [l.inputSize, l.outputSize, l.phi])).toEqual([
+      [784, 300, 'hardSigmoid'],
+      [300, 100, 'hardSigmoid'],
+      [100, 10, 'linear'],
+    ]);
     expect(count(spec)).toBe(266_610);
     for (const l of spec.layers) expect(bits(l.tauM)).toBe(bits(l.tauR)); // LE: tau_m = tau_r
     expect(std(spec.layers[0].weights)).toBeCloseTo(0.05, 3);
@@ -201,10 +286,18 @@ describe('the papers\' presets', () => {
   it('MNIST-1D: the GLE end-to-end network, 6 x 53 units with mixed time constants', () => {
     const spec = buildSpec({ ...MNIST1D_PRESET, seed: 1 }, 1);
     expect(spec.layers.map((l) => [l.inputSize, l.outputSize, l.phi])).toEqual([
-      [1, 53, 'linear'], [53, 53, 'tanh'], [53, 53, 'tanh'], [53, 53, 'tanh'], [53, 53, 'tanh'], [53, 53, 'tanh'], [53, 10, 'linear']]);
+      [1, 53, 'linear'],
+      [53, 53, 'tanh'],
+      [53, 53, 'tanh'],
+      [53, 53, 'tanh'],
+      [53, 53, 'tanh'],
+      [53, 53, 'tanh'],
+      [53, 10, 'linear'],
+    ]);
     expect(count(spec)).toBe(14_956);
     for (const l of spec.layers.slice(0, 6)) {
-      const tm = Array.from(l.tauM), tr = Array.from(l.tauR);
+      const tm = Array.from(l.tauM),
+        tr = Array.from(l.tauR);
       expect(tm.slice(0, 18).every((t) => t === 0.6) && tm.slice(18).every((t) => t === 1.2)).toBe(true);
       expect(tr.slice(0, 36).every((t) => t === 0.2) && tr.slice(36).every((t) => t === 1.2)).toBe(true);
     }
@@ -235,8 +328,23 @@ describe('the sequence presentation', () => {
   it('predicts from the output summed over the sequence, not from the last step', () => {
     // tau_m = tau_r: the output of step k is W x_k + b, so class 0 scores x, class 1 scores -x
     const spec: NetworkSpec = {
-      dtype: 'float64', dt: 0.1, gamma: 0, beta: 1, loss: 'ce', prospectiveErrors: true,
-      layers: [{ phi: 'linear', inputSize: 1, outputSize: 2, weights: Float64Array.of(1, -1), bias: Float64Array.of(0, 0), tauM: Float64Array.of(1, 1), tauR: Float64Array.of(1, 1) }],
+      dtype: 'float64',
+      dt: 0.1,
+      gamma: 0,
+      beta: 1,
+      loss: 'ce',
+      prospectiveErrors: true,
+      layers: [
+        {
+          phi: 'linear',
+          inputSize: 1,
+          outputSize: 2,
+          weights: Float64Array.of(1, -1),
+          bias: Float64Array.of(0, 0),
+          tauM: Float64Array.of(1, 1),
+          tauR: Float64Array.of(1, 1),
+        },
+      ],
     };
     const split: ClassificationSplit = { count: 1, inputSize: 3, inputs: Float32Array.of(3, -1, -1), labels: Uint8Array.of(0) };
     expect(evaluateClassifier(spec, { mode: 'sequence', stepsPerSample: 3, settleSteps: 0, readout: 'sum' }, split, 1).accuracy).toBe(1);
@@ -247,7 +355,10 @@ describe('the sequence presentation', () => {
     const data = generateMnist1d({ seed: 3, length: 360, trainCount: 0, testCount: 12 }).test;
     const spec = buildSpec({ ...MNIST1D_PRESET, seed: 9 }, 1);
     // a fresh network answers with its output biases; larger weights make it depend on the input
-    for (const l of spec.layers) l.weights.forEach((w, i) => { l.weights[i] = 4 * w; });
+    for (const l of spec.layers)
+      l.weights.forEach((w, i) => {
+        l.weights[i] = 4 * w;
+      });
     spec.layers[6].bias!.fill(0);
     const net = new Network(spec, { batch: data.count });
     const x = net.newArray(data.count);
@@ -259,7 +370,11 @@ describe('the sequence presentation', () => {
       last = net.top.r;
       for (let k = 0; k < sum.length; k++) sum[k] += last[k];
     }
-    const argmax = (a: ArrayLike<number>, b: number) => { let m = 0; for (let j = 1; j < 10; j++) if (a[b * 10 + j] > a[b * 10 + m]) m = j; return m; };
+    const argmax = (a: ArrayLike<number>, b: number) => {
+      let m = 0;
+      for (let j = 1; j < 10; j++) if (a[b * 10 + j] > a[b * 10 + m]) m = j;
+      return m;
+    };
     const bySum = Uint8Array.from({ length: data.count }, (_, b) => argmax(sum, b));
     const byLast = Uint8Array.from({ length: data.count }, (_, b) => argmax(last, b));
     expect(Array.from(bySum)).not.toEqual(Array.from(byLast)); // otherwise the test would not tell them apart
@@ -275,7 +390,10 @@ describe('reduce-on-plateau', () => {
     let s = initialPlateau(1e-3);
     const lrs: number[] = [];
     // improves, then 0.99999 * best is not a relative improvement of 1e-4, then three bad epochs
-    for (const loss of [1, 0.9, 0.89999, 0.95, 0.92, 0.91, 0.8]) { s = stepPlateau(schedule, s, loss); lrs.push(s.lr); }
+    for (const loss of [1, 0.9, 0.89999, 0.95, 0.92, 0.91, 0.8]) {
+      s = stepPlateau(schedule, s, loss);
+      lrs.push(s.lr);
+    }
     expect(lrs).toEqual([1e-3, 1e-3, 1e-3, 1e-3, 5e-4, 5e-4, 5e-4]);
     expect(s.best).toBe(0.8);
   });
@@ -294,7 +412,9 @@ describe('reduce-on-plateau', () => {
 
 describe('learning curves', () => {
   it('as CSV, with unmeasured values left empty', () => {
-    const csv = curvesCsv([{ epoch: 1, trainAccuracy: 0.5, trainLoss: 1.5, validationAccuracy: 0.4, validationLoss: 1.6, testAccuracy: NaN, lr: 0.01, seconds: 2 }]);
+    const csv = curvesCsv([
+      { epoch: 1, trainAccuracy: 0.5, trainLoss: 1.5, validationAccuracy: 0.4, validationLoss: 1.6, testAccuracy: NaN, lr: 0.01, seconds: 2 },
+    ]);
     expect(csv).toBe('epoch,trainAccuracy,trainLoss,validationAccuracy,validationLoss,testAccuracy,lr,seconds\n1,0.5,1.5,0.4,1.6,,0.01,2\n');
   });
 });

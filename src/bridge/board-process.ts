@@ -37,9 +37,15 @@ export class BoardProcess {
   exitSignal: NodeJS.Signals | null = null;
   readonly exited: Promise<void>;
 
-  private constructor(readonly child: ChildProcess, readonly port: string) {
+  private constructor(
+    readonly child: ChildProcess,
+    readonly port: string,
+  ) {
     this.exited = new Promise((resolve) => {
-      if (child.exitCode !== null || child.signalCode !== null) { resolve(); return; }
+      if (child.exitCode !== null || child.signalCode !== null) {
+        resolve();
+        return;
+      }
       child.once('exit', () => resolve());
     });
     child.on('exit', (code, signal) => {
@@ -75,7 +81,10 @@ export class BoardProcess {
         reject(new GlekitError(`gle_board did not print its port within ${opts.startTimeoutMs ?? 5000} ms: ${text.trim()}`));
       }, opts.startTimeoutMs ?? 5000);
       const onData = (chunk: Buffer): void => {
-        if (bp !== null) { bp.output += chunk.toString(); return; }
+        if (bp !== null) {
+          bp.output += chunk.toString();
+          return;
+        }
         text += chunk.toString();
         const m = /^port (\S+)\s*$/m.exec(text);
         if (m === null || done) return;
@@ -86,7 +95,10 @@ export class BoardProcess {
         resolve(bp);
       };
       child.stdout!.on('data', onData);
-      child.stderr!.on('data', (c: Buffer) => { if (bp !== null) bp.output += c.toString(); else text += c.toString(); });
+      child.stderr!.on('data', (c: Buffer) => {
+        if (bp !== null) bp.output += c.toString();
+        else text += c.toString();
+      });
       child.once('error', (e) => {
         if (done) return;
         done = true;
@@ -112,7 +124,9 @@ export class BoardProcess {
   async stop(ms = 2000): Promise<void> {
     if (!this.running) return;
     this.child.kill('SIGTERM');
-    const t = setTimeout(() => { if (this.running) this.child.kill('SIGKILL'); }, ms);
+    const t = setTimeout(() => {
+      if (this.running) this.child.kill('SIGKILL');
+    }, ms);
     await this.exited;
     clearTimeout(t);
   }

@@ -213,7 +213,10 @@ export interface ClientOptions {
 // reading responses
 
 class FieldReader {
-  constructor(private readonly b: Body, private readonly fail: (msg: string) => never) {}
+  constructor(
+    private readonly b: Body,
+    private readonly fail: (msg: string) => never,
+  ) {}
 
   private get(name: string): unknown {
     const v = this.b[name];
@@ -243,7 +246,8 @@ class FieldReader {
   /** an array of [number, number] */
   numberPairs(name: string): [number, number][] {
     return this.array(name).map((v, i) => {
-      if (!Array.isArray(v) || v.length !== 2 || !v.every((x) => typeof x === 'number' && Number.isFinite(x))) this.fail(`the board's '${name}[${i}]' is not a pair of numbers`);
+      if (!Array.isArray(v) || v.length !== 2 || !v.every((x) => typeof x === 'number' && Number.isFinite(x)))
+        this.fail(`the board's '${name}[${i}]' is not a pair of numbers`);
       return [v[0], v[1]] as [number, number];
     });
   }
@@ -338,9 +342,18 @@ function parseState(r: FieldReader, fail: (m: string) => never): BoardState {
     const state = s.str('state');
     if (state !== 'empty' && state !== 'partial' && state !== 'complete') fail(`the board's 'slots[${i}].state' is "${state}"`);
     return {
-      slot: s.int('slot'), state, size: s.int('size'), len: s.int('len'), off: s.int('off'), hash: s.binOrNull('hash'),
-      version: s.intOrNull('version'), bootable: s.bool('bootable'), pending: s.bool('pending'), confirmed: s.bool('confirmed'),
-      active: s.bool('active'), permanent: s.bool('permanent'),
+      slot: s.int('slot'),
+      state,
+      size: s.int('size'),
+      len: s.int('len'),
+      off: s.int('off'),
+      hash: s.binOrNull('hash'),
+      version: s.intOrNull('version'),
+      bootable: s.bool('bootable'),
+      pending: s.bool('pending'),
+      confirmed: s.bool('confirmed'),
+      active: s.bool('active'),
+      permanent: s.bool('permanent'),
     } satisfies SlotState;
   });
   return { bootId: r.int('bootId') >>> 0, active: r.int('active'), slots };
@@ -350,8 +363,13 @@ function parseNetwork(r: FieldReader): NetworkShape {
   const readout = r.str('readout');
   const mode = r.str('mode');
   return {
-    layers: r.int('layers'), inputSize: r.int('inputSize'), outputSize: r.int('outputSize'), stepsPerSample: r.int('stepsPerSample'),
-    settleSteps: r.int('settleSteps'), readout: readout === 'sum' ? 'sum' : 'last', mode: mode === 'sequence' ? 'sequence' : 'static',
+    layers: r.int('layers'),
+    inputSize: r.int('inputSize'),
+    outputSize: r.int('outputSize'),
+    stepsPerSample: r.int('stepsPerSample'),
+    settleSteps: r.int('settleSteps'),
+    readout: readout === 'sum' ? 'sum' : 'last',
+    mode: mode === 'sequence' ? 'sequence' : 'static',
     bytes: r.optInt('bytes', 0),
   };
 }
@@ -412,7 +430,10 @@ export class BoardClient {
   /** counters of the link as seen by the host */
   readonly counters = { requests: 0, retries: 0, timeouts: 0, strayFrames: 0, requestFrames: 0 };
 
-  constructor(readonly transport: Transport, options: ClientOptions = {}) {
+  constructor(
+    readonly transport: Transport,
+    options: ClientOptions = {},
+  ) {
     this.opts = {
       marginMs: options.marginMs ?? 500,
       attempts: options.attempts ?? 3,
@@ -509,8 +530,19 @@ export class BoardClient {
       const wire = this.encoder.encode({ type: spec.type, seq }, payload);
       const costMs = this.lineMs(wire.length + wireBytes(spec.responseBytes)) + spec.workMs;
       const p: Pending = {
-        seq, type: spec.type, wire, spec, attempts: 0, maxAttempts, timeoutMs: 0, costMs, sentAt: 0, alone: this.pending.size === 0, timer: null,
-        resolve, reject,
+        seq,
+        type: spec.type,
+        wire,
+        spec,
+        attempts: 0,
+        maxAttempts,
+        timeoutMs: 0,
+        costMs,
+        sentAt: 0,
+        alone: this.pending.size === 0,
+        timer: null,
+        resolve,
+        reject,
       };
       const old = this.pending.get(seq);
       if (old !== undefined) this.settle(old, new BridgeError(this.port, old.spec.label(), 'protocol', '65536 requests in flight'));
@@ -573,14 +605,21 @@ export class BoardClient {
       p.reject(result);
       return;
     }
-    if (p.spec.measure !== undefined && p.attempts === 1 && p.alone) p.spec.measure(performance.now() - p.sentAt, p.wire.length + wireBytes(result.frame.payload.length));
+    if (p.spec.measure !== undefined && p.attempts === 1 && p.alone)
+      p.spec.measure(performance.now() - p.sentAt, p.wire.length + wireBytes(result.frame.payload.length));
     p.resolve(result);
   }
 
   private onFrame(f: Frame): void {
-    if (!isResponse(f)) { this.counters.strayFrames++; return; }
+    if (!isResponse(f)) {
+      this.counters.strayFrames++;
+      return;
+    }
     const p = this.pending.get(f.seq);
-    if (p === undefined || p.type !== f.type) { this.counters.strayFrames++; return; }
+    if (p === undefined || p.type !== f.type) {
+      this.counters.strayFrames++;
+      return;
+    }
     // the frame is a view into the reader's buffer, and msgpack bins would be views into it
     const payload = f.payload.slice();
     let body: unknown;
@@ -618,7 +657,12 @@ export class BoardClient {
     if (r.status === Status.OK || accept.includes(r.status)) return;
     const reason = typeof r.body.reason === 'string' && r.body.reason !== '' ? r.body.reason : 'no reason given';
     if (r.status === Status.TOO_OLD || r.status === Status.TOO_NEW) {
-      this.fail(label(), statusName(r.status) as BridgeFailure, `${statusName(r.status)}: the board speaks protocol version ${r.frame.version}, this host ${PROTOCOL_VERSION} (${reason})`, r.status);
+      this.fail(
+        label(),
+        statusName(r.status) as BridgeFailure,
+        `${statusName(r.status)}: the board speaks protocol version ${r.frame.version}, this host ${PROTOCOL_VERSION} (${reason})`,
+        r.status,
+      );
     }
     const name = statusName(r.status);
     this.fail(label(), (name in Status ? name : 'protocol') as BridgeFailure, `${name}: ${reason}`, r.status);
@@ -725,7 +769,7 @@ export class BoardClient {
     const label = `ACTIVATE slot ${slot}${permanent ? ' permanent' : ' test'}`;
     this.checkSlot(slot, label);
     const bootId = this.bootId ?? (await this.info()).bootId;
-    const work = this.info0().slotSize / this.opts.hashBytesPerMs * 2 + this.opts.rebootMs;
+    const work = (this.info0().slotSize / this.opts.hashBytesPerMs) * 2 + this.opts.rebootMs;
     const spec = this.simple(MsgType.ACTIVATE, label, { slot, permanent, bootId }, DEFAULT_RESPONSE_BYTES, work);
     const r = await this.call(spec);
     const s = this.takeState(r, spec.label, true);
@@ -743,7 +787,7 @@ export class BoardClient {
   /** RESET: reboots the board (an unconfirmed test image is reverted). Resolves with the state after it. */
   async reset(): Promise<BoardState> {
     const bootId = this.bootId ?? (await this.info()).bootId;
-    const work = this.info0().slotSize / this.opts.hashBytesPerMs * 2 + this.opts.rebootMs;
+    const work = (this.info0().slotSize / this.opts.hashBytesPerMs) * 2 + this.opts.rebootMs;
     const spec = this.simple(MsgType.RESET, 'RESET', { bootId }, DEFAULT_RESPONSE_BYTES, work);
     const r = await this.call(spec);
     return this.takeState(r, spec.label, true);
@@ -768,7 +812,7 @@ export class BoardClient {
 
   private analog0(label: string): AnalogInfo {
     const a = this.info0().analog;
-    if (a === null) this.fail(label, 'NOTSUP', 'NOTSUP: the board is not an analog board (its INFO has no \'analog\')', Status.NOTSUP);
+    if (a === null) this.fail(label, 'NOTSUP', "NOTSUP: the board is not an analog board (its INFO has no 'analog')", Status.NOTSUP);
     return a;
   }
 
@@ -815,14 +859,20 @@ export class BoardClient {
     const dv = new DataView(idx.buffer);
     q.neurons?.forEach((n, i) => dv.setUint16(2 * i, n, true));
     const n = q.neurons?.length ?? 0;
-    const spec = this.simple(MsgType.PROBE, label, { layer: q.layer, neurons: idx, level: q.level, steps: q.steps, observe: q.observe }, 256,
-      q.steps * this.stepMs);
+    const spec = this.simple(
+      MsgType.PROBE,
+      label,
+      { layer: q.layer, neurons: idx, level: q.level, steps: q.steps, observe: q.observe },
+      256,
+      q.steps * this.stepMs,
+    );
     const r = await this.call(spec);
     const f = this.reader_(r, spec.label);
     const out = { n: f.int('n'), steps: f.int('steps'), bytes: f.int('bytes') };
     const want = out.n * out.steps * (q.observe === 'both' ? 2 : 1);
     if (n > 0 && out.n !== n) this.fail(label, 'protocol', `the board probed ${out.n} neurons, ${n} were asked for`);
-    if (out.steps !== q.steps || out.bytes !== want) this.fail(label, 'protocol', `the board holds ${out.bytes} samples of ${out.steps} steps x ${out.n} neurons, expected ${want}`);
+    if (out.steps !== q.steps || out.bytes !== want)
+      this.fail(label, 'protocol', `the board holds ${out.bytes} samples of ${out.steps} steps x ${out.n} neurons, expected ${want}`);
     return out;
   }
 
@@ -882,7 +932,8 @@ export class BoardClient {
     const y = new Float64Array(total * shape.outputSize);
     const r = await this.runFrames('samples', x, total, perSample, shape.outputSize * 8, shape.stepsPerSample, opts, false, (rf, first, n) => {
       const b = rf.bin('y');
-      if (b.length !== n * shape.outputSize * 8) this.fail(`RUN samples first ${first} n ${n}`, 'protocol', `y holds ${b.length} bytes, expected ${n * shape.outputSize * 8}`);
+      if (b.length !== n * shape.outputSize * 8)
+        this.fail(`RUN samples first ${first} n ${n}`, 'protocol', `y holds ${b.length} bytes, expected ${n * shape.outputSize * 8}`);
       const dv = new DataView(b.buffer, b.byteOffset, b.byteLength);
       const at = first * shape.outputSize;
       for (let i = 0; i < n * shape.outputSize; i++) y[at + i] = dv.getInt32(8 * i + 4, true) * 4294967296 + dv.getUint32(8 * i, true);
@@ -901,13 +952,14 @@ export class BoardClient {
     const shape = opts.shape ?? (await this.network());
     if (x.length % shape.inputSize !== 0) this.fail('RUN steps', 'refused', `${x.length} input codes are not whole steps of ${shape.inputSize}`);
     if (!opts.reset && this.stepCount === null) {
-      this.fail('RUN steps', 'refused', 'the host does not know the board\'s step count (new session or reboot): pass reset: true');
+      this.fail('RUN steps', 'refused', "the host does not know the board's step count (new session or reboot): pass reset: true");
     }
     const total = x.length / shape.inputSize;
     const y = new Int32Array(total * shape.outputSize);
     const r = await this.runFrames('steps', x, total, shape.inputSize, shape.outputSize * 4, 1, opts, opts.reset === true, (rf, first, n) => {
       const b = rf.bin('y');
-      if (b.length !== n * shape.outputSize * 4) this.fail(`RUN steps first ${first} n ${n}`, 'protocol', `y holds ${b.length} bytes, expected ${n * shape.outputSize * 4}`);
+      if (b.length !== n * shape.outputSize * 4)
+        this.fail(`RUN steps first ${first} n ${n}`, 'protocol', `y holds ${b.length} bytes, expected ${n * shape.outputSize * 4}`);
       const dv = new DataView(b.buffer, b.byteOffset, b.byteLength);
       const at = first * shape.outputSize;
       for (let i = 0; i < n * shape.outputSize; i++) y[at + i] = dv.getInt32(4 * i, true);
@@ -917,16 +969,36 @@ export class BoardClient {
 
   /** The RUN loop of both modes (run.ts). */
   private async runFrames(
-    mode: 'samples' | 'steps', x: Int32Array, total: number, unitCodes: number, unitOutBytes: number, stepsPerUnit: number,
-    opts: RunOptions, resetAtStart: boolean, take: (f: Fields, first: number, n: number) => void,
+    mode: 'samples' | 'steps',
+    x: Int32Array,
+    total: number,
+    unitCodes: number,
+    unitOutBytes: number,
+    stepsPerUnit: number,
+    opts: RunOptions,
+    resetAtStart: boolean,
+    take: (f: Fields, first: number, n: number) => void,
   ): Promise<RunOutcome> {
     const info = this.info0();
     const timing = { mtu: info.mtu, rxBuffer: info.rxBuffer, stepMs: this.stepMs };
     try {
       return await runFrames(this.link, timing, {
-        mode, x, total, unitCodes, unitOutBytes, stepsPerUnit, base: resetAtStart ? 0 : (this.stepCount ?? 0), resetAtStart,
-        window: opts.window, batch: opts.batch, record: opts.record, stateWordsPerStep: opts.stateWordsPerStep, take,
-        onStepCount: (n) => { this.stepCount = n; },
+        mode,
+        x,
+        total,
+        unitCodes,
+        unitOutBytes,
+        stepsPerUnit,
+        base: resetAtStart ? 0 : (this.stepCount ?? 0),
+        resetAtStart,
+        window: opts.window,
+        batch: opts.batch,
+        record: opts.record,
+        stateWordsPerStep: opts.stateWordsPerStep,
+        take,
+        onStepCount: (n) => {
+          this.stepCount = n;
+        },
       });
     } finally {
       this.stepMs = timing.stepMs;

@@ -157,13 +157,19 @@ export class CobsDecoder {
       if (this.remaining === 0) {
         // a code byte
         if (this.pendingZero) {
-          if (this.len >= max) { this.overflow(); continue; }
+          if (this.len >= max) {
+            this.overflow();
+            continue;
+          }
           buf[this.len++] = 0;
         }
         this.remaining = b - 1;
         this.pendingZero = b !== 0xff;
       } else {
-        if (this.len >= max) { this.overflow(); continue; }
+        if (this.len >= max) {
+          this.overflow();
+          continue;
+        }
         buf[this.len++] = b;
         this.remaining--;
       }

@@ -113,7 +113,10 @@ class FaultyDirection {
     const c = o.counts;
     if (this.isTx) c.txFrames++;
     else c.rxFrames++;
-    if (!o.enabled) { this.send(f, 0); return; }
+    if (!o.enabled) {
+      this.send(f, 0);
+      return;
+    }
     const rng = o.rng;
     const r = this.rates;
     const hit = (p: number | undefined): boolean => p !== undefined && p > 0 && rng.uniform() < p;
@@ -124,7 +127,10 @@ class FaultyDirection {
       o.cut();
       return;
     }
-    if (hit(r.drop)) { c.dropped++; return; }
+    if (hit(r.drop)) {
+      c.dropped++;
+      return;
+    }
     let bytes = f;
     if (hit(r.corrupt)) {
       c.corrupted++;
@@ -147,7 +153,10 @@ class FaultyDirection {
       this.send(g, 0);
     }
     let stall = 0;
-    if (hit(r.delay)) { c.delayed++; stall = 1 + rng.int(o.maxDelayMs); }
+    if (hit(r.delay)) {
+      c.delayed++;
+      stall = 1 + rng.int(o.maxDelayMs);
+    }
     const copies = hit(r.duplicate) ? 2 : 1;
     if (copies === 2) c.duplicated++;
     for (let k = 0; k < copies; k++) {
@@ -171,7 +180,10 @@ class FaultyDirection {
   }
 
   private releaseHeld(): void {
-    if (this.heldTimer !== null) { clearTimeout(this.heldTimer); this.heldTimer = null; }
+    if (this.heldTimer !== null) {
+      clearTimeout(this.heldTimer);
+      this.heldTimer = null;
+    }
     const h = this.held;
     if (h === null) return;
     this.held = null;
@@ -193,15 +205,18 @@ class FaultyDirection {
 
   private schedule(): void {
     if (this.timer !== null || this.queue.length === 0) return;
-    this.timer = setTimeout(() => {
-      this.timer = null;
-      const now = Date.now();
-      while (this.queue.length > 0 && this.queue[0].at <= now) {
-        const q = this.queue.shift()!;
-        if (this.owner.isOpen) this.deliver(q.bytes);
-      }
-      this.schedule();
-    }, Math.max(0, this.queue[0].at - Date.now()));
+    this.timer = setTimeout(
+      () => {
+        this.timer = null;
+        const now = Date.now();
+        while (this.queue.length > 0 && this.queue[0].at <= now) {
+          const q = this.queue.shift()!;
+          if (this.owner.isOpen) this.deliver(q.bytes);
+        }
+        this.schedule();
+      },
+      Math.max(0, this.queue[0].at - Date.now()),
+    );
   }
 
   stop(): void {
@@ -220,7 +235,10 @@ function concat(parts: Uint8Array[]): Uint8Array {
   for (const p of parts) n += p.length;
   const out = new Uint8Array(n);
   let at = 0;
-  for (const p of parts) { out.set(p, at); at += p.length; }
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
   return out;
 }
 
@@ -236,11 +254,21 @@ export class FaultyTransport extends BaseTransport {
   private readonly txDir: FaultyDirection;
   private readonly rxDir: FaultyDirection;
 
-  constructor(readonly inner: Transport, readonly options: FaultOptions) {
+  constructor(
+    readonly inner: Transport,
+    readonly options: FaultOptions,
+  ) {
     super();
     this.rng = new Rng(options.seed);
     this.maxDelayMs = Math.max(1, options.maxDelayMs ?? 20);
-    this.txDir = new FaultyDirection(this, options.tx ?? {}, (b) => { inner.write(b); }, true);
+    this.txDir = new FaultyDirection(
+      this,
+      options.tx ?? {},
+      (b) => {
+        inner.write(b);
+      },
+      true,
+    );
     this.rxDir = new FaultyDirection(this, options.rx ?? {}, (b) => this.emitData(b), false);
     inner.onData((chunk) => this.rxDir.push(chunk));
     inner.onClose((err) => this.shutdown(err));

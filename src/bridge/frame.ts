@@ -136,7 +136,11 @@ export function parseFrame(raw: Uint8Array): Frame | null {
   const stored = (raw[end] | (raw[end + 1] << 8) | (raw[end + 2] << 16) | (raw[end + 3] << 24)) >>> 0;
   if (crc32(raw.subarray(0, end)) !== stored) return null;
   return {
-    version: raw[0], type: raw[1], flags: raw[2], seq: raw[3] | (raw[4] << 8), status: raw[5],
+    version: raw[0],
+    type: raw[1],
+    flags: raw[2],
+    seq: raw[3] | (raw[4] << 8),
+    status: raw[5],
     payload: raw.subarray(HEADER_BYTES, end),
   };
 }
@@ -191,9 +195,15 @@ export class FrameReader {
   /** Feeds received bytes; `onFrame` sees each good frame (its payload is valid only during the call). */
   push(chunk: Uint8Array, onFrame: (f: Frame) => void): void {
     this.cobs.pushEach(chunk, (raw) => {
-      if (raw.length < MIN_FRAME_BYTES) { this.dropCounts.tooShort++; return; }
+      if (raw.length < MIN_FRAME_BYTES) {
+        this.dropCounts.tooShort++;
+        return;
+      }
       const f = parseFrame(raw);
-      if (f === null) { this.dropCounts.badCrc++; return; }
+      if (f === null) {
+        this.dropCounts.badCrc++;
+        return;
+      }
       this.accepted++;
       onFrame(f);
     });

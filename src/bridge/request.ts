@@ -12,7 +12,13 @@ export type BridgeFailure = keyof typeof Status | 'closed' | 'protocol' | 'refus
 
 /** A request that failed; the message is one line naming the port and the request. */
 export class BridgeError extends GlekitError {
-  constructor(readonly port: string, readonly request: string, readonly failure: BridgeFailure, readonly detail: string, readonly status?: number) {
+  constructor(
+    readonly port: string,
+    readonly request: string,
+    readonly failure: BridgeFailure,
+    readonly detail: string,
+    readonly status?: number,
+  ) {
     super(`port ${port}: ${request}: ${detail}`);
     this.name = 'BridgeError';
   }

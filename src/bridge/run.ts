@@ -91,7 +91,11 @@ class RunPipe {
   private resolve: () => void = () => undefined;
   private reject: (e: Error) => void = () => undefined;
 
-  constructor(private readonly link: Link, private readonly board: RunBoard, private readonly job: RunJob) {
+  constructor(
+    private readonly link: Link,
+    private readonly board: RunBoard,
+    private readonly job: RunJob,
+  ) {
     this.stateWords = job.stateWordsPerStep ?? (job.record ? -1 : 0);
     this.window = Math.max(1, job.window ?? 4);
     this.have = new Uint8Array(job.total);
@@ -124,7 +128,12 @@ class RunPipe {
     const byOut = Math.floor((mtu - RUN_OVERHEAD) / (j.unitOutBytes + this.unitStateBytes()));
     const cap = Math.min(byIn, byOut, j.batch ?? Infinity, this.stateWords < 0 ? 1 : Infinity);
     if (cap < 1) {
-      throw this.fail(`RUN ${j.mode}`, 'MSGSIZE', `one ${j.mode === 'samples' ? 'sample' : 'step'} needs ${j.unitCodes * 4} bytes in and ${j.unitOutBytes + this.unitStateBytes()} out, more than the board's MTU of ${mtu} bytes`, Status.MSGSIZE);
+      throw this.fail(
+        `RUN ${j.mode}`,
+        'MSGSIZE',
+        `one ${j.mode === 'samples' ? 'sample' : 'step'} needs ${j.unitCodes * 4} bytes in and ${j.unitOutBytes + this.unitStateBytes()} out, more than the board's MTU of ${mtu} bytes`,
+        Status.MSGSIZE,
+      );
     }
     return cap;
   }
@@ -132,7 +141,7 @@ class RunPipe {
   private planFrom(from: number): void {
     this.starts = [];
     this.counts = [];
-    for (let f = from; f < this.job.total;) {
+    for (let f = from; f < this.job.total; ) {
       const n = Math.min(this.maxUnits(), this.job.total - f);
       this.starts.push(f);
       this.counts.push(n);
@@ -159,7 +168,10 @@ class RunPipe {
     const outBytes = n * (j.unitOutBytes + (this.stateWords < 0 ? mtu : this.unitStateBytes())) + RUN_OVERHEAD;
     const steps = n * j.stepsPerUnit;
     return this.link.send({
-      type: MsgType.RUN, payload, label: () => this.labelOf(first, n), responseBytes: Math.min(mtu, outBytes),
+      type: MsgType.RUN,
+      payload,
+      label: () => this.labelOf(first, n),
+      responseBytes: Math.min(mtu, outBytes),
       workMs: steps * this.board.stepMs,
       // the board's measured rate: a clean round trip raises the per-step estimate (never below the option)
       measure: (ms, bytes) => {
@@ -178,21 +190,25 @@ class RunPipe {
 
   private pump(): void {
     while (!this.finished && !this.trouble && this.next < this.starts.length && this.inflight < this.window) {
-      const first = this.starts[this.next], n = this.counts[this.next];
+      const first = this.starts[this.next],
+        n = this.counts[this.next];
       const w = wireBytes(n * this.job.unitCodes * 4 + RUN_OVERHEAD);
       if (this.inflight > 0 && this.inflightBytes + w > this.board.rxBuffer) break;
       this.next++;
       this.inflight++;
       this.inflightBytes += w;
-      this.sendFrame(first, n).then((r) => {
-        this.inflight--;
-        this.inflightBytes -= w;
-        this.onAnswer(r, first, n);
-      }, (e: Error) => {
-        this.inflight--;
-        this.inflightBytes -= w;
-        this.finish(e);
-      });
+      this.sendFrame(first, n).then(
+        (r) => {
+          this.inflight--;
+          this.inflightBytes -= w;
+          this.onAnswer(r, first, n);
+        },
+        (e: Error) => {
+          this.inflight--;
+          this.inflightBytes -= w;
+          this.finish(e);
+        },
+      );
     }
   }
 
@@ -210,8 +226,14 @@ class RunPipe {
       this.finish(e as Error);
       return;
     }
-    if (this.inflight > 0) { if (!this.trouble) this.pump(); return; }
-    if (this.trouble) { this.resync(); return; }
+    if (this.inflight > 0) {
+      if (!this.trouble) this.pump();
+      return;
+    }
+    if (this.trouble) {
+      this.resync();
+      return;
+    }
     if (this.replan) {
       this.replan = false;
       const m = this.firstMissing();
@@ -232,7 +254,8 @@ class RunPipe {
     const label = (): string => this.labelOf(first, n);
     this.link.checkStatus(r, label);
     const f = this.link.fields(r, label);
-    const gotFirst = f.int('first'), gotN = f.int('n');
+    const gotFirst = f.int('first'),
+      gotN = f.int('n');
     const wantFirst = j.mode === 'steps' ? j.base + first : first;
     if (gotFirst !== wantFirst || gotN !== n) throw this.fail(label(), 'protocol', `the board answered first ${gotFirst} n ${gotN}`);
     this.framesAnswered++;
@@ -273,7 +296,10 @@ class RunPipe {
       return;
     }
     const m = this.firstMissing();
-    if (m < 0) { this.finish(); return; }
+    if (m < 0) {
+      this.finish();
+      return;
+    }
     if (this.boardAt === j.base + m) {
       this.planFrom(m);
     } else if (j.resetAtStart && this.restarts < MAX_RESTARTS) {
@@ -283,8 +309,14 @@ class RunPipe {
       this.have.fill(0);
       this.planFrom(0);
     } else {
-      this.finish(this.fail(this.labelOf(m, 1), 'BADSTATE',
-        `BADSTATE: the outputs of steps ${j.base + m}..${this.boardAt - 1} were lost with their answers (the board is at step ${this.boardAt}); run again with reset`, Status.BADSTATE));
+      this.finish(
+        this.fail(
+          this.labelOf(m, 1),
+          'BADSTATE',
+          `BADSTATE: the outputs of steps ${j.base + m}..${this.boardAt - 1} were lost with their answers (the board is at step ${this.boardAt}); run again with reset`,
+          Status.BADSTATE,
+        ),
+      );
       return;
     }
     this.pump();

@@ -80,7 +80,10 @@ function removeFrom<T>(list: T[], item: T): void {
 export class MemoryTransport extends BaseTransport {
   peer: MemoryTransport | null = null;
 
-  constructor(readonly path: string, readonly baudRate = 0) {
+  constructor(
+    readonly path: string,
+    readonly baudRate = 0,
+  ) {
     super();
   }
 
@@ -155,7 +158,11 @@ export class SerialTransport extends BaseTransport {
   /** the last asynchronous error the port reported (write failures surface here and as a close) */
   lastError: Error | undefined;
 
-  constructor(readonly path: string, readonly baudRate: number, private readonly port: PortLike) {
+  constructor(
+    readonly path: string,
+    readonly baudRate: number,
+    private readonly port: PortLike,
+  ) {
     super();
     port.on('data', (b: Buffer) => this.emitData(b));
     port.on('close', (err) => this.markClosed(err ?? undefined));

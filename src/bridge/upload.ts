@@ -148,8 +148,13 @@ class UploadPipe {
   private resolve: () => void = () => undefined;
   private reject: (e: Error) => void = () => undefined;
 
-  constructor(private readonly link: Link, private readonly board: UploadBoard, private readonly slot: number,
-    private readonly image: Uint8Array, private readonly opts: UploadOptions) {
+  constructor(
+    private readonly link: Link,
+    private readonly board: UploadBoard,
+    private readonly slot: number,
+    private readonly image: Uint8Array,
+    private readonly opts: UploadOptions,
+  ) {
     this.sha = createHash('sha256').update(image).digest();
     this.len = image.length;
     this.chunk = Math.max(1, Math.min(opts.chunkSize ?? Infinity, chunkLimit(board.mtu, slot, false)));
@@ -176,8 +181,16 @@ class UploadPipe {
       });
     }
     return {
-      slot: this.slot, bytes: this.len, sha256: this.sha.toString('hex'), resumedFrom: this.resumedFrom, frames: this.frames,
-      goBacks: this.goBacks, resentBytes: this.resent, chunkSize: this.chunk, window: this.window, ms: performance.now() - this.t0,
+      slot: this.slot,
+      bytes: this.len,
+      sha256: this.sha.toString('hex'),
+      resumedFrom: this.resumedFrom,
+      frames: this.frames,
+      goBacks: this.goBacks,
+      resentBytes: this.resent,
+      chunkSize: this.chunk,
+      window: this.window,
+      ms: performance.now() - this.t0,
     };
   }
 
@@ -191,7 +204,10 @@ class UploadPipe {
     const payload: Record<string, WireValue> = off === 0 ? { slot, off, len, sha: this.sha, data } : { slot, off, data };
     const last = off + n === len;
     return this.link.send({
-      type: MsgType.UPLOAD, payload, label: () => `UPLOAD slot ${slot} off ${off}`, responseBytes: UPLOAD_RESPONSE_BYTES,
+      type: MsgType.UPLOAD,
+      payload,
+      label: () => `UPLOAD slot ${slot} off ${off}`,
+      responseBytes: UPLOAD_RESPONSE_BYTES,
       workMs: n / board.flashBytesPerMs + n / board.hashBytesPerMs + (off === 0 ? board.eraseMs : 0) + (last ? len / board.hashBytesPerMs : 0),
     });
   }
@@ -200,8 +216,13 @@ class UploadPipe {
   private answer(r: Response, off: number): { off: number; done: boolean } {
     const label = (): string => `UPLOAD slot ${this.slot} off ${off}`;
     if (r.status === Status.CORRUPT) {
-      throw new BridgeError(this.link.port, label(), 'CORRUPT',
-        `CORRUPT: the ${this.len} bytes the board holds do not match their SHA-256; the board erased slot ${this.slot} (${String(r.body.reason ?? '')})`, r.status);
+      throw new BridgeError(
+        this.link.port,
+        label(),
+        'CORRUPT',
+        `CORRUPT: the ${this.len} bytes the board holds do not match their SHA-256; the board erased slot ${this.slot} (${String(r.body.reason ?? '')})`,
+        r.status,
+      );
     }
     this.link.checkStatus(r, label);
     const f = this.link.fields(r, label);
@@ -220,8 +241,12 @@ class UploadPipe {
   }
 
   private pump(): void {
-    while (!this.finished && this.sendOff < this.len && this.inflight < this.window
-      && (this.inflight === 0 || this.inflightBytes + this.frameWire <= this.board.rxBuffer)) {
+    while (
+      !this.finished &&
+      this.sendOff < this.len &&
+      this.inflight < this.window &&
+      (this.inflight === 0 || this.inflightBytes + this.frameWire <= this.board.rxBuffer)
+    ) {
       const off = this.sendOff;
       const n = Math.min(off === 0 ? this.firstChunk : this.chunk, this.len - off);
       this.sendOff += n;
@@ -232,7 +257,10 @@ class UploadPipe {
       this.inflightBytes += this.frameWire;
       const q = this.request(off, n);
       this.inEpoch.push(q);
-      q.then((r) => this.onAnswer(r, off, n, epoch), (e: Error) => this.onError(e, epoch));
+      q.then(
+        (r) => this.onAnswer(r, off, n, epoch),
+        (e: Error) => this.onError(e, epoch),
+      );
     }
     if (!this.finished && this.inflight === 0 && this.sendOff >= this.len) {
       // every chunk sent and answered, yet not done: ask again from the board's offset
@@ -262,7 +290,9 @@ class UploadPipe {
       return;
     }
     if (a.off === this.len) {
-      this.finish(new BridgeError(this.link.port, `UPLOAD slot ${this.slot} off ${off}`, 'protocol', `the board holds all ${this.len} bytes but does not report done`));
+      this.finish(
+        new BridgeError(this.link.port, `UPLOAD slot ${this.slot} off ${off}`, 'protocol', `the board holds all ${this.len} bytes but does not report done`),
+      );
       return;
     }
     if ((a.off > this.acked || epoch === this.epoch) && a.off !== this.acked) {
@@ -276,7 +306,14 @@ class UploadPipe {
   /** A chunk was lost (or this one came twice): everything in flight is stale; resend from the board's offset. */
   private goBack(to: number, off: number): boolean {
     if (to <= this.lastGoBack && ++this.stalls > 16) {
-      this.finish(new BridgeError(this.link.port, `UPLOAD slot ${this.slot} off ${off}`, 'protocol', `the board keeps answering offset ${to}: no progress after ${this.stalls} tries`));
+      this.finish(
+        new BridgeError(
+          this.link.port,
+          `UPLOAD slot ${this.slot} off ${off}`,
+          'protocol',
+          `the board keeps answering offset ${to}: no progress after ${this.stalls} tries`,
+        ),
+      );
       return false;
     }
     if (to > this.lastGoBack) this.stalls = 0;
@@ -294,7 +331,10 @@ class UploadPipe {
     this.inflightBytes -= this.frameWire;
     if (this.finished) return;
     // an abandoned request's timeout is expected; a closed line ends the upload whatever the epoch
-    if (epoch !== this.epoch && !(e instanceof BridgeError && e.failure === 'closed')) { this.pump(); return; }
+    if (epoch !== this.epoch && !(e instanceof BridgeError && e.failure === 'closed')) {
+      this.pump();
+      return;
+    }
     this.finish(e);
   }
 }

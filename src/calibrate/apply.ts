@@ -21,12 +21,24 @@ export function applyBoardCalibration(d: Descriptor, path: string, targets: Cali
   const cal = readCalibration(path);
   checkCalibrationFits(cal, path, { targetsHash: targetsHash(targets), what });
   if (cal.layers.length !== d.network.layers.length || cal.layers.some((l, i) => l.nOut !== d.network.layers[i].nOut)) {
-    throw new CalibrationFileError(`${path}: the calibration's layers (${cal.layers.map((l) => l.nOut).join('-')}) are not the descriptor's (${d.network.layers.map((l) => l.nOut).join('-')})`);
+    throw new CalibrationFileError(
+      `${path}: the calibration's layers (${cal.layers.map((l) => l.nOut).join('-')}) are not the descriptor's (${d.network.layers.map((l) => l.nOut).join('-')})`,
+    );
   }
   const trims = layerTrims(cal);
-  const flagged = cal.layers.flatMap((l, layer) => l.ok.flatMap((ok, neuron) => (ok ? [] : [{
-    layer, neuron, params: (['tauM', 'tauR', 'gain', 'offset'] as const).filter((p) => !l.params[p].ok[neuron]),
-  }])));
+  const flagged = cal.layers.flatMap((l, layer) =>
+    l.ok.flatMap((ok, neuron) =>
+      ok
+        ? []
+        : [
+            {
+              layer,
+              neuron,
+              params: (['tauM', 'tauR', 'gain', 'offset'] as const).filter((p) => !l.params[p].ok[neuron]),
+            },
+          ],
+    ),
+  );
   const descriptor: Descriptor = {
     ...d,
     header: {

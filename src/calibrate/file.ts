@@ -129,7 +129,9 @@ export function readCalibration(path: string): BoardCalibration {
   try {
     doc = JSON.parse(text);
   } catch (err) {
-    throw new CalibrationFileError(`${path}: the calibration file is truncated or not JSON (${(err as Error).message}); run glekit calibrate again (--force) to remake it`);
+    throw new CalibrationFileError(
+      `${path}: the calibration file is truncated or not JSON (${(err as Error).message}); run glekit calibrate again (--force) to remake it`,
+    );
   }
   try {
     return checkCalibration(doc, path);
@@ -146,7 +148,10 @@ function checkCalibration(doc: unknown, path: string): BoardCalibration {
   const hash = root.child('contentHash').string();
   if (!isObject(c.board) || typeof c.board.id !== 'string' || typeof c.board.firmware !== 'string') root.child('board').fail('must be {id, firmware}');
   root.child('targetsHash').string();
-  const params = root.child('params').array(4).map((p) => p.string());
+  const params = root
+    .child('params')
+    .array(4)
+    .map((p) => p.string());
   if (params.join(',') !== PARAMS.join(',')) root.child('params').fail(`must be ${JSON.stringify(PARAMS)}`);
   root.child('trimBits').number({ integer: true, min: 1, max: 16 });
   const layers = root.child('layers').array();
@@ -154,14 +159,22 @@ function checkCalibration(doc: unknown, path: string): BoardCalibration {
   layers.forEach((lf, l) => {
     const nOut = lf.child('nOut').number({ integer: true, min: 1 });
     if (tl[l].child('nOut').number({ integer: true }) !== nOut) lf.child('nOut').fail(`differs from targets.layers[${l}].nOut`);
-    lf.child('ok').array(nOut).forEach((x) => x.boolean());
+    lf.child('ok')
+      .array(nOut)
+      .forEach((x) => x.boolean());
     for (const p of PARAMS) {
       const pf = lf.child('params').child(p).object();
-      pf.child('codes').array(nOut).forEach((x) => x.number({ integer: true, min: 0, max: 2 ** c.trimBits - 1 }));
-      pf.child('target').array(nOut).forEach((x) => x.number());
+      pf.child('codes')
+        .array(nOut)
+        .forEach((x) => x.number({ integer: true, min: 0, max: 2 ** c.trimBits - 1 }));
+      pf.child('target')
+        .array(nOut)
+        .forEach((x) => x.number());
       nullableNumbers(pf.child('before'), nOut);
       nullableNumbers(pf.child('measured'), nOut);
-      pf.child('ok').array(nOut).forEach((x) => x.boolean());
+      pf.child('ok')
+        .array(nOut)
+        .forEach((x) => x.boolean());
     }
   });
   const want = calibrationContentHash(c);
@@ -180,7 +193,11 @@ export function cachedCalibration(path: string): BoardCalibration | null {
 export function layerTrims(c: BoardCalibration): Uint16Array[] {
   return c.layers.map((l) => {
     const out = new Uint16Array(4 * l.nOut);
-    PARAMS.forEach((p, k) => l.params[p].codes.forEach((code, i) => { out[k * l.nOut + i] = code; }));
+    PARAMS.forEach((p, k) =>
+      l.params[p].codes.forEach((code, i) => {
+        out[k * l.nOut + i] = code;
+      }),
+    );
     return out;
   });
 }
@@ -189,7 +206,11 @@ export function layerTrims(c: BoardCalibration): Uint16Array[] {
  * Refuses a calibration made on another board or for other targets, naming both sides.
  * `expected.boardId` may be null when no board is at hand (compile).
  */
-export function checkCalibrationFits(c: BoardCalibration, path: string, expected: { boardId?: string | null; firmware?: string | null; targetsHash: string; what: string }): void {
+export function checkCalibrationFits(
+  c: BoardCalibration,
+  path: string,
+  expected: { boardId?: string | null; firmware?: string | null; targetsHash: string; what: string },
+): void {
   if (expected.boardId != null && c.board.id !== expected.boardId) {
     throw new CalibrationFileError(`${path}: this calibration is of board ${c.board.id}, not of board ${expected.boardId}`);
   }
@@ -198,7 +219,9 @@ export function checkCalibrationFits(c: BoardCalibration, path: string, expected
   }
   if (c.targetsHash !== expected.targetsHash) {
     const shape = (ls: { nOut: number }[]): string => ls.map((l) => l.nOut).join('-');
-    throw new CalibrationFileError(`${path}: this calibration is for other targets (targets ${c.targetsHash.slice(0, 16)}, layers ${shape(c.targets.layers)}) ` +
-      `than ${expected.what} (targets ${expected.targetsHash.slice(0, 16)})`);
+    throw new CalibrationFileError(
+      `${path}: this calibration is for other targets (targets ${c.targetsHash.slice(0, 16)}, layers ${shape(c.targets.layers)}) ` +
+        `than ${expected.what} (targets ${expected.targetsHash.slice(0, 16)})`,
+    );
   }
 }

@@ -16,22 +16,34 @@ import type { ActivationName } from '../engine/activations.js';
 /** phi^-1 on the open range where phi is invertible; NaN outside it. */
 export function invertPhi(phi: ActivationName, r: number): number {
   switch (phi) {
-    case 'linear': return r;
-    case 'hardSigmoid': return r > 0 && r < 1 ? r : NaN;
-    case 'sigmoid': return r > 0 && r < 1 ? Math.log(r / (1 - r)) : NaN;
-    case 'tanh': return r > -1 && r < 1 ? Math.atanh(r) : NaN;
-    case 'relu': return r > 0 ? r : NaN;
-    case 'softplus': return r > 0 ? (r > 20 ? r : Math.log(Math.expm1(r))) : NaN;
+    case 'linear':
+      return r;
+    case 'hardSigmoid':
+      return r > 0 && r < 1 ? r : NaN;
+    case 'sigmoid':
+      return r > 0 && r < 1 ? Math.log(r / (1 - r)) : NaN;
+    case 'tanh':
+      return r > -1 && r < 1 ? Math.atanh(r) : NaN;
+    case 'relu':
+      return r > 0 ? r : NaN;
+    case 'softplus':
+      return r > 0 ? (r > 20 ? r : Math.log(Math.expm1(r))) : NaN;
   }
 }
 
 /** The open interval of rates where invertPhi is defined. */
 export function phiRange(phi: ActivationName): [number, number] {
   switch (phi) {
-    case 'linear': return [-Infinity, Infinity];
-    case 'hardSigmoid': case 'sigmoid': return [0, 1];
-    case 'tanh': return [-1, 1];
-    case 'relu': case 'softplus': return [0, Infinity];
+    case 'linear':
+      return [-Infinity, Infinity];
+    case 'hardSigmoid':
+    case 'sigmoid':
+      return [0, 1];
+    case 'tanh':
+      return [-1, 1];
+    case 'relu':
+    case 'softplus':
+      return [0, Infinity];
   }
 }
 
@@ -52,17 +64,29 @@ export function median(v: readonly number[]): number {
 
 /** Least squares of y ~ a + b * g (g given), over the points with finite y. */
 function linearFit(y: Float64Array, g: Float64Array): { a: number; b: number; sse: number; n: number } {
-  let n = 0, sg = 0, sy = 0, sgg = 0, sgy = 0;
+  let n = 0,
+    sg = 0,
+    sy = 0,
+    sgg = 0,
+    sgy = 0;
   for (let i = 0; i < y.length; i++) {
     if (!Number.isFinite(y[i])) continue;
-    n++; sg += g[i]; sy += y[i]; sgg += g[i] * g[i]; sgy += g[i] * y[i];
+    n++;
+    sg += g[i];
+    sy += y[i];
+    sgg += g[i] * g[i];
+    sgy += g[i] * y[i];
   }
   if (n < 3) return { a: NaN, b: NaN, sse: Infinity, n };
   const den = n * sgg - sg * sg;
   const b = Math.abs(den) < 1e-300 ? 0 : (n * sgy - sg * sy) / den;
   const a = (sy - b * sg) / n;
   let sse = 0;
-  for (let i = 0; i < y.length; i++) if (Number.isFinite(y[i])) { const e = y[i] - a - b * g[i]; sse += e * e; }
+  for (let i = 0; i < y.length; i++)
+    if (Number.isFinite(y[i])) {
+      const e = y[i] - a - b * g[i];
+      sse += e * e;
+    }
   return { a, b, sse, n };
 }
 
@@ -92,20 +116,40 @@ export function fitStepResponse(u: Float64Array, tauMax = 4096): StepFit | null 
   for (let i = 0; i < u.length; i++) if (Number.isFinite(u[i])) finite++;
   if (finite < 4) return null;
   const sseAt = (lt: number): number => linearFit(u, powers(1 - 1 / Math.exp(lt), u.length)).sse;
-  const lo = 0, hi = Math.log(tauMax);
+  const lo = 0,
+    hi = Math.log(tauMax);
   const grid = 64;
-  let best = 0, bestSse = Infinity;
+  let best = 0,
+    bestSse = Infinity;
   for (let i = 0; i <= grid; i++) {
     const lt = lo + ((hi - lo) * i) / grid;
     const s = sseAt(lt);
-    if (s < bestSse) { bestSse = s; best = lt; }
+    if (s < bestSse) {
+      bestSse = s;
+      best = lt;
+    }
   }
-  let a = Math.max(lo, best - (hi - lo) / grid), b = Math.min(hi, best + (hi - lo) / grid);
+  let a = Math.max(lo, best - (hi - lo) / grid),
+    b = Math.min(hi, best + (hi - lo) / grid);
   const gr = (Math.sqrt(5) - 1) / 2;
-  let c = b - gr * (b - a), d = a + gr * (b - a);
-  let fc = sseAt(c), fd = sseAt(d);
+  let c = b - gr * (b - a),
+    d = a + gr * (b - a);
+  let fc = sseAt(c),
+    fd = sseAt(d);
   for (let it = 0; it < 40; it++) {
-    if (fc < fd) { b = d; d = c; fd = fc; c = b - gr * (b - a); fc = sseAt(c); } else { a = c; c = d; fc = fd; d = a + gr * (b - a); fd = sseAt(d); }
+    if (fc < fd) {
+      b = d;
+      d = c;
+      fd = fc;
+      c = b - gr * (b - a);
+      fc = sseAt(c);
+    } else {
+      a = c;
+      c = d;
+      fc = fd;
+      d = a + gr * (b - a);
+      fd = sseAt(d);
+    }
   }
   const lt = (a + b) / 2;
   const tau = Math.exp(lt);
@@ -142,11 +186,20 @@ export interface Ar1Fit {
  * noise as signal. null with fewer than 4 pairs.
  */
 export function fitAr1(u: Float64Array): Ar1Fit | null {
-  let n = 0, sx = 0, sy = 0, sxx = 0, sxy = 0;
+  let n = 0,
+    sx = 0,
+    sy = 0,
+    sxx = 0,
+    sxy = 0;
   for (let k = 1; k < u.length; k++) {
-    const x = u[k - 1], y = u[k] - u[k - 1];
+    const x = u[k - 1],
+      y = u[k] - u[k - 1];
     if (!Number.isFinite(x) || !Number.isFinite(y)) continue;
-    n++; sx += x; sy += y; sxx += x * x; sxy += x * y;
+    n++;
+    sx += x;
+    sy += y;
+    sxx += x * x;
+    sxy += x * y;
   }
   if (n < 4) return null;
   const den = n * sxx - sx * sx;
@@ -162,11 +215,16 @@ export function fitAr1(u: Float64Array): Ar1Fit | null {
  * (the membrane's noise of step k enters both and cancels), a regression through the origin.
  */
 export function fitTauR(u: Float64Array, pu: Float64Array, tauM: number, a: number): number {
-  let sxx = 0, sxy = 0, n = 0;
+  let sxx = 0,
+    sxy = 0,
+    n = 0;
   for (let k = 1; k < u.length; k++) {
-    const x = (a - u[k - 1]) / tauM, y = pu[k] - u[k];
+    const x = (a - u[k - 1]) / tauM,
+      y = pu[k] - u[k];
     if (!Number.isFinite(x) || !Number.isFinite(y)) continue;
-    sxx += x * x; sxy += x * y; n++;
+    sxx += x * x;
+    sxy += x * y;
+    n++;
   }
   if (n < 3 || !(sxx > 1e-300)) return NaN;
   return 1 + sxy / sxx;
@@ -174,15 +232,25 @@ export function fitTauR(u: Float64Array, pu: Float64Array, tauM: number, a: numb
 
 /** Mean of the samples from index `from` on (the settled tail), NaN when none is finite. */
 export function tailMean(u: Float64Array, from: number): number {
-  let s = 0, n = 0;
-  for (let i = from; i < u.length; i++) if (Number.isFinite(u[i])) { s += u[i]; n++; }
+  let s = 0,
+    n = 0;
+  for (let i = from; i < u.length; i++)
+    if (Number.isFinite(u[i])) {
+      s += u[i];
+      n++;
+    }
   return n === 0 ? NaN : s / n;
 }
 
 /** Sample std of the finite samples from `from` on. */
 export function tailStd(u: Float64Array, from: number): number {
   const m = tailMean(u, from);
-  let s = 0, n = 0;
-  for (let i = from; i < u.length; i++) if (Number.isFinite(u[i])) { s += (u[i] - m) ** 2; n++; }
+  let s = 0,
+    n = 0;
+  for (let i = from; i < u.length; i++)
+    if (Number.isFinite(u[i])) {
+      s += (u[i] - m) ** 2;
+      n++;
+    }
   return n < 2 ? NaN : Math.sqrt(s / (n - 1));
 }

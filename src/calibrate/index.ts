@@ -11,13 +11,36 @@
  *   file.ts     the calibration file, its content hash, the cache
  *   run.ts      calibrateBoard: stages, resume, cache
  */
-export { PARAMS, TARGETS_FORMAT, loadTargetsFile, neuronCount, targetsFromModel, targetsHash, type CalibrationTargets, type LayerTargets, type ParamName } from './targets.js';
+export {
+  PARAMS,
+  TARGETS_FORMAT,
+  loadTargetsFile,
+  neuronCount,
+  targetsFromModel,
+  targetsHash,
+  type CalibrationTargets,
+  type LayerTargets,
+  type ParamName,
+} from './targets.js';
 export { fitRho, fitStepResponse, invertPhi } from './fit.js';
 export { CodeSearch, majorityDirection } from './search.js';
 export { Prober, planProbes, type ProbePlan } from './measure.js';
 export {
-  CALIBRATION_FORMAT, CalibrationFileError, cacheDirectory, cachePath, calibrationContentHash, calibrationKey, checkCalibrationFits, layerTrims,
-  readCalibration, writeCalibration, type BoardCalibration, type CalibrationStats, type LayerCalibration, type ParamCalibration, type Spread,
+  CALIBRATION_FORMAT,
+  CalibrationFileError,
+  cacheDirectory,
+  cachePath,
+  calibrationContentHash,
+  calibrationKey,
+  checkCalibrationFits,
+  layerTrims,
+  readCalibration,
+  writeCalibration,
+  type BoardCalibration,
+  type CalibrationStats,
+  type LayerCalibration,
+  type ParamCalibration,
+  type Spread,
 } from './file.js';
 export { CalibrationInterrupted, calibrateBoard, type CalibrateOptions, type CalibrateResult } from './run.js';
 export { applyBoardCalibration, type AppliedCalibration } from './apply.js';

@@ -36,12 +36,20 @@ export class Prober {
   /** per layer: one ADC step in network units */
   readonly lsb: number[];
 
-  constructor(readonly client: BoardClient, readonly analog: AnalogInfo, readonly targets: CalibrationTargets, readonly plan: ProbePlan) {
+  constructor(
+    readonly client: BoardClient,
+    readonly analog: AnalogInfo,
+    readonly targets: CalibrationTargets,
+    readonly plan: ProbePlan,
+  ) {
     const a = analog.adc;
     this.lsb = targets.layers.map((_, l) => ((a.hi - a.lo) / (2 ** a.bits - 1)) * (layerRange(analog, l)[1] - layerRange(analog, l)[0]));
     this.offsets = [];
     let n = 0;
-    for (const l of targets.layers) { this.offsets.push(n); n += l.nOut; }
+    for (const l of targets.layers) {
+      this.offsets.push(n);
+      n += l.nOut;
+    }
     this.neurons = n;
   }
 
@@ -75,33 +83,39 @@ export class Prober {
 
   /** gain and offset of every neuron: the settled membrane under two constant levels. */
   async measureStatic(codes: Uint16Array, repeats: number): Promise<Estimates> {
-    const gains: Float64Array[] = [], offsets: Float64Array[] = [];
+    const gains: Float64Array[] = [],
+      offsets: Float64Array[] = [];
     for (let rep = 0; rep < repeats; rep++) {
       await this.setCodes(codes);
-      const g = new Float64Array(this.neurons), o = new Float64Array(this.neurons);
+      const g = new Float64Array(this.neurons),
+        o = new Float64Array(this.neurons);
       for (let l = 0; l < this.targets.layers.length; l++) {
         const [l1, l2] = this.plan.staticLevels[l];
         const from = Math.floor(this.plan.staticSteps * 0.6);
         const p1 = await this.probeLayer(l, l1, this.plan.staticSteps, false);
         const p2 = await this.probeLayer(l, l2, this.plan.staticSteps, false);
         for (let i = 0; i < p1.u.length; i++) {
-          const m1 = tailMean(p1.u[i], from), m2 = tailMean(p2.u[i], from);
+          const m1 = tailMean(p1.u[i], from),
+            m2 = tailMean(p2.u[i], from);
           const gain = (m2 - m1) / ((l2 - l1) / LEVEL_ONE);
           g[this.offsets[l] + i] = gain;
           o[this.offsets[l] + i] = m1 - (gain * l1) / LEVEL_ONE;
         }
       }
-      gains.push(g); offsets.push(o);
+      gains.push(g);
+      offsets.push(o);
     }
     return { gain: medianOver(gains), offset: medianOver(offsets) };
   }
 
   /** tau_m and tau_r of every neuron (in steps) from a step response from rest. */
   async measureStep(codes: Uint16Array, repeats: number): Promise<Estimates> {
-    const tm: Float64Array[] = [], tr: Float64Array[] = [];
+    const tm: Float64Array[] = [],
+      tr: Float64Array[] = [];
     for (let rep = 0; rep < repeats; rep++) {
       await this.setCodes(codes);
-      const m = new Float64Array(this.neurons).fill(NaN), r = new Float64Array(this.neurons).fill(NaN);
+      const m = new Float64Array(this.neurons).fill(NaN),
+        r = new Float64Array(this.neurons).fill(NaN);
       for (let l = 0; l < this.targets.layers.length; l++) {
         const phi = this.targets.layers[l].phi;
         const [plo, phi_] = phiRange(phi);
@@ -122,7 +136,8 @@ export class Prober {
           r[this.offsets[l] + i] = fitTauR(p.u[i], pu, fit.tau, a);
         }
       }
-      tm.push(m); tr.push(r);
+      tm.push(m);
+      tr.push(r);
     }
     return { tauM: medianOver(tm), tauR: medianOver(tr) };
   }
@@ -158,13 +173,17 @@ export function planProbes(targets: CalibrationTargets, analog: AnalogInfo): Pro
   const a = analog.adc;
   const tauMax = Math.max(...targets.layers.flatMap((l) => [...l.tauM, ...l.tauR]));
   const level = (v: number, gain: number, offset: number): number => Math.round(((v - offset) / gain) * LEVEL_ONE);
-  const staticLevels: number[][] = [], stepLevel: number[] = [];
+  const staticLevels: number[][] = [],
+    stepLevel: number[] = [];
   for (const [li, l] of targets.layers.entries()) {
-    const lo = adcValue(a, a.reliableLo, layerRange(analog, li)), hi = adcValue(a, a.reliableHi, layerRange(analog, li));
-    const g = median(l.gain), o = median(l.offset);
+    const lo = adcValue(a, a.reliableLo, layerRange(analog, li)),
+      hi = adcValue(a, a.reliableHi, layerRange(analog, li));
+    const g = median(l.gain),
+      o = median(l.offset);
     staticLevels.push([level(lo + 0.3 * (hi - lo), g, o), level(lo + 0.7 * (hi - lo), g, o)]);
     const [plo, phi] = phiRange(l.phi);
-    const ilo = Math.max(lo, plo, o), ihi = Math.min(hi, phi);
+    const ilo = Math.max(lo, plo, o),
+      ihi = Math.min(hi, phi);
     stepLevel.push(level(ilo + 0.85 * (ihi - ilo), g, o));
   }
   const steps = (k: number): number => Math.max(16, Math.min(4096, Math.ceil(k * tauMax)));

@@ -16,8 +16,17 @@ import { GlekitError } from '../util/errors.js';
 import { writeFileAtomic } from '../util/files.js';
 import { VERSION } from '../version.js';
 import {
-  CALIBRATION_FORMAT, cachePath, cachedCalibration, calibrationContentHash, calibrationKey, checkCalibrationFits, writeCalibration,
-  type BoardCalibration, type CalibrationStats, type LayerCalibration, type Spread,
+  CALIBRATION_FORMAT,
+  cachePath,
+  cachedCalibration,
+  calibrationContentHash,
+  calibrationKey,
+  checkCalibrationFits,
+  writeCalibration,
+  type BoardCalibration,
+  type CalibrationStats,
+  type LayerCalibration,
+  type Spread,
 } from './file.js';
 import { Prober, planProbes, type Estimates } from './measure.js';
 import { CodeSearch, majorityDirection } from './search.js';
@@ -49,8 +58,14 @@ export interface CalibrateResult {
 
 /** The board stopped answering (or rebooted away from the image) in the middle of a calibration. */
 export class CalibrationInterrupted extends GlekitError {
-  constructor(readonly stage: string, readonly progressFile: string, cause: Error) {
-    super(`calibration interrupted in stage '${stage}': ${cause.message}; the stages done are kept in ${progressFile} and a new run with the same board and targets resumes after them`);
+  constructor(
+    readonly stage: string,
+    readonly progressFile: string,
+    cause: Error,
+  ) {
+    super(
+      `calibration interrupted in stage '${stage}': ${cause.message}; the stages done are kept in ${progressFile} and a new run with the same board and targets resumes after them`,
+    );
     this.name = 'CalibrationInterrupted';
   }
 }
@@ -82,7 +97,8 @@ function flatTargets(t: CalibrationTargets, p: ParamName): Float64Array {
 }
 
 function spreadOf(values: Float64Array, target: Float64Array, p: ParamName, use: boolean[]): Spread {
-  const ratios: number[] = [], diffs: number[] = [];
+  const ratios: number[] = [],
+    diffs: number[] = [];
   for (let i = 0; i < values.length; i++) {
     if (!use[i] || !Number.isFinite(values[i])) continue;
     ratios.push(values[i] / target[i]);
@@ -123,7 +139,16 @@ export async function calibrateBoard(client: BoardClient, targets: CalibrationTa
     const nominal = Array.from(await client.trimGet());
     if (nominal.length !== 4 * n) throw new GlekitError(`port ${client.port}: TRIM_GET gave ${nominal.length} codes, expected 4 x ${n}`);
     progress = {
-      key, done: [], codes: nominal.slice(), nominal, readNoise: NaN, before: {}, directions: {}, reachable: {}, measured: {}, stages: {},
+      key,
+      done: [],
+      codes: nominal.slice(),
+      nominal,
+      readNoise: NaN,
+      before: {},
+      directions: {},
+      reachable: {},
+      measured: {},
+      stages: {},
       counters: { rounds: 0, probes: 0, bytesRead: 0, seconds: 0 },
     };
   }
@@ -145,7 +170,13 @@ export async function calibrateBoard(client: BoardClient, targets: CalibrationTa
     p.counters.rounds += prober.counters.rounds - r0;
     p.counters.seconds += seconds;
     p.done.push(stage);
-    writeFileAtomic(progressPath, JSON.stringify({ ...p, counters: { ...p.counters, probes: prober.counters.probes + baseProbes(p), bytesRead: prober.counters.bytesRead + baseBytes(p) } }));
+    writeFileAtomic(
+      progressPath,
+      JSON.stringify({
+        ...p,
+        counters: { ...p.counters, probes: prober.counters.probes + baseProbes(p), bytesRead: prober.counters.bytesRead + baseBytes(p) },
+      }),
+    );
   }
   const calibration = assemble(info.boardId, info.firmware, tHash, targets, analog, plan, p, tol, prober);
   writeCalibration(path, calibration);
@@ -156,8 +187,12 @@ export async function calibrateBoard(client: BoardClient, targets: CalibrationTa
 
 // probes and bytes of earlier (interrupted) runs, kept in the progress file
 const resumedTotals = new WeakMap<Progress, { probes: number; bytesRead: number }>();
-function baseProbes(p: Progress): number { return resumedTotals.get(p)?.probes ?? 0; }
-function baseBytes(p: Progress): number { return resumedTotals.get(p)?.bytesRead ?? 0; }
+function baseProbes(p: Progress): number {
+  return resumedTotals.get(p)?.probes ?? 0;
+}
+function baseBytes(p: Progress): number {
+  return resumedTotals.get(p)?.bytesRead ?? 0;
+}
 
 function readProgress(path: string, key: string): Progress | null {
   if (!existsSync(path)) return null;
@@ -174,15 +209,20 @@ function readProgress(path: string, key: string): Progress | null {
 
 function checkAnalogBoard(client: BoardClient, analog: AnalogInfo | null, targets: CalibrationTargets): AnalogInfo {
   if (analog === null || !client.boardInfo?.capabilities.includes('probe')) {
-    throw new GlekitError(`port ${client.port}: the board is not an analog board with probes (its INFO has no 'analog' map or no "probe" capability): there is nothing to calibrate`);
+    throw new GlekitError(
+      `port ${client.port}: the board is not an analog board with probes (its INFO has no 'analog' map or no "probe" capability): there is nothing to calibrate`,
+    );
   }
   if (analog.params.join(',') !== PARAMS.join(',')) {
     throw new GlekitError(`port ${client.port}: the board trims ${JSON.stringify(analog.params)}, this glekit calibrates ${JSON.stringify(PARAMS)}`);
   }
   const want = neuronCount(targets);
-  if (analog.neurons === 0) throw new GlekitError(`port ${client.port}: the board runs no image: deploy the network's descriptor first (glekit deploy), then calibrate`);
+  if (analog.neurons === 0)
+    throw new GlekitError(`port ${client.port}: the board runs no image: deploy the network's descriptor first (glekit deploy), then calibrate`);
   if (analog.neurons !== want) {
-    throw new GlekitError(`port ${client.port}: the board's image has ${analog.neurons} neurons, the targets ${want} (${targets.layers.map((l) => l.nOut).join('-')}): deploy the descriptor of the same network`);
+    throw new GlekitError(
+      `port ${client.port}: the board's image has ${analog.neurons} neurons, the targets ${want} (${targets.layers.map((l) => l.nOut).join('-')}): deploy the descriptor of the same network`,
+    );
   }
   return analog;
 }
@@ -227,14 +267,20 @@ async function runStage(stage: Stage, ctx: StageContext): Promise<void> {
       PARAMS.forEach((q, k) => {
         const d = Int32Array.from({ length: n }, (_, i) => moved[k * n + i] - p.nominal[k * n + i]);
         const dir = majorityDirection(fromList(p.before[q], n), e[q]!, d);
-        if (dir === 0) throw new GlekitError(`port ${prober.client.port}: calibrate: no neuron's ${q} measured at two codes, so the direction of its trim is unknown (is the image's network what the targets say?)`);
+        if (dir === 0)
+          throw new GlekitError(
+            `port ${prober.client.port}: calibrate: no neuron's ${q} measured at two codes, so the direction of its trim is unknown (is the image's network what the targets say?)`,
+          );
         p.directions[q] = dir;
       });
       return;
     }
-    case 'offset+gain': return searchStage(ctx, stage, ['offset', 'gain'], (codes) => prober.measureStatic(codes, ctx.opts.repeats ?? 1));
-    case 'tauM': return searchStage(ctx, stage, ['tauM'], (codes) => prober.measureStep(codes, 2 * (ctx.opts.repeats ?? 1)));
-    case 'tauR': return searchStage(ctx, stage, ['tauR'], (codes) => prober.measureStep(codes, 2 * (ctx.opts.repeats ?? 1)));
+    case 'offset+gain':
+      return searchStage(ctx, stage, ['offset', 'gain'], (codes) => prober.measureStatic(codes, ctx.opts.repeats ?? 1));
+    case 'tauM':
+      return searchStage(ctx, stage, ['tauM'], (codes) => prober.measureStep(codes, 2 * (ctx.opts.repeats ?? 1)));
+    case 'tauR':
+      return searchStage(ctx, stage, ['tauR'], (codes) => prober.measureStep(codes, 2 * (ctx.opts.repeats ?? 1)));
     case 'check': {
       ctx.opts.onProgress?.(stage, 0);
       const e = await measureAll(ctx, Uint16Array.from(p.codes), finalRepeats);
@@ -249,7 +295,9 @@ async function searchStage(ctx: StageContext, stage: string, params: ParamName[]
   const searches = params.map((q) => {
     const k = PARAMS.indexOf(q);
     return new CodeSearch(flatTargets(ctx.targets, q), slice(p.nominal, k, n), fromList(p.before[q], n), p.directions[q]!, {
-      maxCode: ctx.maxCode, finalRepeats: ctx.opts.finalRepeats ?? 3, log: q === 'tauM' || q === 'tauR' || q === 'gain',
+      maxCode: ctx.maxCode,
+      finalRepeats: ctx.opts.finalRepeats ?? 3,
+      log: q === 'tauM' || q === 'tauR' || q === 'gain',
     });
   });
   for (let round = 1; ; round++) {
@@ -262,18 +310,31 @@ async function searchStage(ctx: StageContext, stage: string, params: ParamName[]
     });
     ctx.opts.onProgress?.(stage, round);
     const e = await measure(codes);
-    searches.forEach((s, j) => { if (next[j] !== null) s.observe(e[params[j]]!); });
+    searches.forEach((s, j) => {
+      if (next[j] !== null) s.observe(e[params[j]]!);
+    });
   }
   params.forEach((q, j) => {
     const r = searches[j].results();
     const k = PARAMS.indexOf(q);
-    r.forEach((x, i) => { p.codes[k * n + i] = x.code; });
+    r.forEach((x, i) => {
+      p.codes[k * n + i] = x.code;
+    });
     p.reachable[q] = r.map((x) => x.reachable);
   });
 }
 
-function assemble(boardId: string, firmware: string, tHash: string, targets: CalibrationTargets, analog: AnalogInfo, plan: ReturnType<typeof planProbes>,
-  p: Progress, tol: Record<ParamName, number>, prober: Prober): BoardCalibration {
+function assemble(
+  boardId: string,
+  firmware: string,
+  tHash: string,
+  targets: CalibrationTargets,
+  analog: AnalogInfo,
+  plan: ReturnType<typeof planProbes>,
+  p: Progress,
+  tol: Record<ParamName, number>,
+  prober: Prober,
+): BoardCalibration {
   const n = prober.neurons;
   const okFlat: Record<ParamName, boolean[]> = { tauM: [], tauR: [], gain: [], offset: [] };
   for (const q of PARAMS) {
@@ -293,20 +354,27 @@ function assemble(boardId: string, firmware: string, tHash: string, targets: Cal
   const neuronOk = Array.from({ length: n }, (_, i) => PARAMS.every((q) => okFlat[q][i]));
   const layers: LayerCalibration[] = targets.layers.map((l, li) => {
     const at = prober.offsets[li];
-    const params = Object.fromEntries(PARAMS.map((q, k) => [q, {
-      codes: p.codes.slice(k * n + at, k * n + at + l.nOut),
-      target: l[q].slice(),
-      before: (p.before[q] ?? []).slice(at, at + l.nOut),
-      measured: (p.measured[q] ?? []).slice(at, at + l.nOut),
-      ok: okFlat[q].slice(at, at + l.nOut),
-    }])) as LayerCalibration['params'];
+    const params = Object.fromEntries(
+      PARAMS.map((q, k) => [
+        q,
+        {
+          codes: p.codes.slice(k * n + at, k * n + at + l.nOut),
+          target: l[q].slice(),
+          before: (p.before[q] ?? []).slice(at, at + l.nOut),
+          measured: (p.measured[q] ?? []).slice(at, at + l.nOut),
+          ok: okFlat[q].slice(at, at + l.nOut),
+        },
+      ]),
+    ) as LayerCalibration['params'];
     return { nOut: l.nOut, params, ok: neuronOk.slice(at, at + l.nOut) };
   });
   const all = new Array<boolean>(n).fill(true);
-  const spread = Object.fromEntries(PARAMS.map((q) => {
-    const t = flatTargets(targets, q);
-    return [q, { before: spreadOf(fromList(p.before[q], n), t, q, all), after: spreadOf(fromList(p.measured[q], n), t, q, neuronOk) }];
-  })) as CalibrationStats['spread'];
+  const spread = Object.fromEntries(
+    PARAMS.map((q) => {
+      const t = flatTargets(targets, q);
+      return [q, { before: spreadOf(fromList(p.before[q], n), t, q, all), after: spreadOf(fromList(p.measured[q], n), t, q, neuronOk) }];
+    }),
+  ) as CalibrationStats['spread'];
   const totals = resumedTotals.get(p) ?? { probes: 0, bytesRead: 0 };
   const body: Omit<BoardCalibration, 'contentHash'> = {
     format: CALIBRATION_FORMAT,

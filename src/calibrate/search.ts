@@ -62,7 +62,13 @@ export class CodeSearch {
   private readonly log: boolean;
   rounds = 0;
 
-  constructor(readonly targets: Float64Array, nominal: Uint16Array, nominalValues: Float64Array, readonly direction: number, schedule: SearchSchedule) {
+  constructor(
+    readonly targets: Float64Array,
+    nominal: Uint16Array,
+    nominalValues: Float64Array,
+    readonly direction: number,
+    schedule: SearchSchedule,
+  ) {
     this.maxCode = schedule.maxCode;
     this.finalRepeats = schedule.finalRepeats ?? 3;
     this.log = schedule.log === true;
@@ -100,10 +106,18 @@ export class CodeSearch {
     const codes = new Uint16Array(this.st.length);
     this.st.forEach((s, i) => {
       switch (s.phase) {
-        case 'expand': codes[i] = this.codeTowards(s, s.step); break;
-        case 'bisect': codes[i] = (s.a + s.b) >> 1; break;
-        case 'final': codes[i] = s.finals.length < this.finalRepeats ? s.a : s.b; break;
-        case 'done': codes[i] = s.result!.code; break;
+        case 'expand':
+          codes[i] = this.codeTowards(s, s.step);
+          break;
+        case 'bisect':
+          codes[i] = (s.a + s.b) >> 1;
+          break;
+        case 'final':
+          codes[i] = s.finals.length < this.finalRepeats ? s.a : s.b;
+          break;
+        case 'done':
+          codes[i] = s.result!.code;
+          break;
       }
     });
     this.pending = codes;
@@ -116,19 +130,36 @@ export class CodeSearch {
     this.pending = null;
     this.rounds++;
     this.st.forEach((s, i) => {
-      const c = codes[i], v = values[i];
+      const c = codes[i],
+        v = values[i];
       const t = this.targets[i];
       s.seen.push([c, v]);
       switch (s.phase) {
         case 'expand': {
-          if (this.crossed(s, v)) { s.b = c; s.vb = v; s.phase = Math.abs(s.b - s.a) <= 1 ? 'final' : 'bisect'; break; }
+          if (this.crossed(s, v)) {
+            s.b = c;
+            s.vb = v;
+            s.phase = Math.abs(s.b - s.a) <= 1 ? 'final' : 'bisect';
+            break;
+          }
           const atEnd = c === 0 || c === this.maxCode;
-          s.a = c; s.va = v; s.step *= 2;
-          if (atEnd) { s.phase = 'done'; s.result = { code: c, value: v, reachable: false }; }
+          s.a = c;
+          s.va = v;
+          s.step *= 2;
+          if (atEnd) {
+            s.phase = 'done';
+            s.result = { code: c, value: v, reachable: false };
+          }
           break;
         }
         case 'bisect': {
-          if (this.crossed(s, v)) { s.b = c; s.vb = v; } else { s.a = c; s.va = v; }
+          if (this.crossed(s, v)) {
+            s.b = c;
+            s.vb = v;
+          } else {
+            s.a = c;
+            s.va = v;
+          }
           if (Math.abs(s.b - s.a) <= 1) s.phase = 'final';
           break;
         }
@@ -145,7 +176,8 @@ export class CodeSearch {
           }
           break;
         }
-        case 'done': break;
+        case 'done':
+          break;
       }
     });
   }
@@ -161,8 +193,19 @@ export class CodeSearch {
     const pts = s.seen.filter(([, v]) => Number.isFinite(v) && (!this.log || v > 0));
     const wide = pts.filter(([c]) => Math.abs(c - found.code) <= Math.max(64, this.maxCode >> 4));
     if (wide.length < 4) return found;
-    let n = 0, sc = 0, sv = 0, scc = 0, scv = 0;
-    for (const [c, v] of wide) { const y = f(v); n++; sc += c; sv += y; scc += c * c; scv += c * y; }
+    let n = 0,
+      sc = 0,
+      sv = 0,
+      scc = 0,
+      scv = 0;
+    for (const [c, v] of wide) {
+      const y = f(v);
+      n++;
+      sc += c;
+      sv += y;
+      scc += c * c;
+      scv += c * y;
+    }
     const den = n * scc - sc * sc;
     if (!(den > 0)) return found;
     const slope = (n * scv - sc * sv) / den;
@@ -171,7 +214,8 @@ export class CodeSearch {
     if (near.length < 3) return found;
     // the value at found.code, from every nearby measurement
     const at = near.reduce((acc, [c, v]) => acc + f(v) - slope * (c - found.code), 0) / near.length;
-    const lo = Math.min(...near.map(([c]) => c)), hi = Math.max(...near.map(([c]) => c));
+    const lo = Math.min(...near.map(([c]) => c)),
+      hi = Math.max(...near.map(([c]) => c));
     const code = Math.max(lo, Math.min(hi, Math.round(found.code + (f(target) - at) / slope)));
     const v = at + slope * (code - found.code);
     return { code, value: this.log ? Math.exp(v) : v, reachable: true };
@@ -191,11 +235,13 @@ function medianOf(v: number[]): number {
 
 /** +1 or -1: the majority sign of (after - before) over the neurons where both measured (0 when none did). */
 export function majorityDirection(before: Float64Array, after: Float64Array, codeDelta: Int32Array): number {
-  let up = 0, down = 0;
+  let up = 0,
+    down = 0;
   for (let i = 0; i < before.length; i++) {
     const d = (after[i] - before[i]) * Math.sign(codeDelta[i]);
     if (!Number.isFinite(d) || d === 0) continue;
-    if (d > 0) up++; else down++;
+    if (d > 0) up++;
+    else down++;
   }
   return up === 0 && down === 0 ? 0 : up >= down ? 1 : -1;
 }

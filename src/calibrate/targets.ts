@@ -37,7 +37,10 @@ export interface CalibrationTargets {
 
 /** sha256 (hex) of the targets' canonical JSON: the key's third part. */
 export function targetsHash(t: CalibrationTargets): string {
-  return canonicalSha256({ format: t.format, layers: t.layers.map((l) => ({ phi: l.phi, nOut: l.nOut, tauM: l.tauM, tauR: l.tauR, gain: l.gain, offset: l.offset })) });
+  return canonicalSha256({
+    format: t.format,
+    layers: t.layers.map((l) => ({ phi: l.phi, nOut: l.nOut, tauM: l.tauM, tauR: l.tauR, gain: l.gain, offset: l.offset })),
+  });
 }
 
 export function neuronCount(t: CalibrationTargets): number {
@@ -86,21 +89,24 @@ export function loadTargetsFile(path: string): CalibrationTargets {
   if (fmt !== TARGETS_FORMAT) root.child('format').fail(`must be "${TARGETS_FORMAT}"`);
   const dtField = root.child('dt');
   const dt = dtField.value === undefined ? 1 : dtField.number({ minExclusive: 0 });
-  const layers = root.child('layers').array().map((lf) => {
-    lf.object();
-    const phiField = lf.child('phi');
-    const phi = phiField.value === undefined ? 'linear' : parseActivation(phiField.string());
-    if (phi === null) phiField.fail('is not an activation glekit knows');
-    const nOut = lf.child('nOut').number({ integer: true, min: 1 });
-    return {
-      phi: phi as ActivationName,
-      nOut,
-      tauM: perNeuron(lf.child('tauM'), nOut, null, true),
-      tauR: perNeuron(lf.child('tauR'), nOut, null, true),
-      gain: perNeuron(lf.child('gain'), nOut, 1, true),
-      offset: perNeuron(lf.child('offset'), nOut, 0, false),
-    };
-  });
+  const layers = root
+    .child('layers')
+    .array()
+    .map((lf) => {
+      lf.object();
+      const phiField = lf.child('phi');
+      const phi = phiField.value === undefined ? 'linear' : parseActivation(phiField.string());
+      if (phi === null) phiField.fail('is not an activation glekit knows');
+      const nOut = lf.child('nOut').number({ integer: true, min: 1 });
+      return {
+        phi: phi as ActivationName,
+        nOut,
+        tauM: perNeuron(lf.child('tauM'), nOut, null, true),
+        tauR: perNeuron(lf.child('tauR'), nOut, null, true),
+        gain: perNeuron(lf.child('gain'), nOut, 1, true),
+        offset: perNeuron(lf.child('offset'), nOut, 0, false),
+      };
+    });
   if (layers.length === 0) throw new ValidationError(path, 'layers', [], 'must hold at least one layer');
   return { format: TARGETS_FORMAT, dt, layers };
 }

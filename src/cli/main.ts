@@ -39,7 +39,7 @@ program.parseAsync(process.argv).catch((err: unknown) => {
   if (err instanceof GlekitError) {
     process.stderr.write(`glekit: error: ${err.message}\n`);
   } else {
-    process.stderr.write(`glekit: internal error: ${err instanceof Error ? err.stack ?? err.message : String(err)}\n`);
+    process.stderr.write(`glekit: internal error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
   }
   process.exit(1);
 });

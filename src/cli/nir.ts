@@ -15,7 +15,7 @@ function formatOption(option: string, value: string): void {
 export function registerNirCommands(program: Command): void {
   program
     .command('export')
-    .description('Write a model file as a NIR graph (NIR\'s HDF5 layout; docs/nir.md) for other neuromorphic tools')
+    .description("Write a model file as a NIR graph (NIR's HDF5 layout; docs/nir.md) for other neuromorphic tools")
     .requiredOption('--model <file>', 'model file')
     .requiredOption('--to <format>', 'nir')
     .requiredOption('--out <file>', 'NIR file to write (NET.nir)')
@@ -24,8 +24,11 @@ export function registerNirCommands(program: Command): void {
       formatOption('--to', opts.to);
       checkOutputFile('--out', opts.out, [{ option: '--model', path: opts.model }]);
       const s = await exportModelFile(opts.model, opts.out);
-      printResult(!!opts.json, { ...s, out: resolve(s.out) },
-        `exported ${opts.model} (${s.layers} layers, ${s.nodes} nodes) as NIR ${s.nirVersion}: ${resolve(s.out)}, ${s.bytes} bytes`);
+      printResult(
+        !!opts.json,
+        { ...s, out: resolve(s.out) },
+        `exported ${opts.model} (${s.layers} layers, ${s.nodes} nodes) as NIR ${s.nirVersion}: ${resolve(s.out)}, ${s.bytes} bytes`,
+      );
     });
 
   program
@@ -43,10 +46,29 @@ export function registerNirCommands(program: Command): void {
       const r = await importNirToModelFile(file, opts.out, { task: opts.task, dt: opts.dt });
       const m = r.model;
       const sizes = [m.network.layers[0].inputSize, ...m.network.layers.map((l) => l.outputSize)].join('-');
-      const same = r.sameAsExported === null ? '' : r.sameAsExported ? ', the same model file glekit exported (content hash equal)' : ', differs from the model glekit exported (content hash differs)';
-      const human = [`imported ${file}: ${sizes}, task ${m.task}, dt ${m.network.dt}${same}: ${resolve(opts.out)} (${m.contentHash})`, ...r.notes.map((n) => `note: ${n}`)].join('\n');
-      printResult(!!opts.json, {
-        file, out: resolve(opts.out), modelHash: m.contentHash, task: m.task, sizes, fromGlekit: r.fromGlekit, sameAsExported: r.sameAsExported, notes: r.notes,
-      }, human);
+      const same =
+        r.sameAsExported === null
+          ? ''
+          : r.sameAsExported
+            ? ', the same model file glekit exported (content hash equal)'
+            : ', differs from the model glekit exported (content hash differs)';
+      const human = [
+        `imported ${file}: ${sizes}, task ${m.task}, dt ${m.network.dt}${same}: ${resolve(opts.out)} (${m.contentHash})`,
+        ...r.notes.map((n) => `note: ${n}`),
+      ].join('\n');
+      printResult(
+        !!opts.json,
+        {
+          file,
+          out: resolve(opts.out),
+          modelHash: m.contentHash,
+          task: m.task,
+          sizes,
+          fromGlekit: r.fromGlekit,
+          sameAsExported: r.sameAsExported,
+          notes: r.notes,
+        },
+        human,
+      );
     });
 }

@@ -10,7 +10,8 @@ export function integerOption(name: string, min: number, max = Number.MAX_SAFE_I
   return (value: string): number => {
     const n = Number(value);
     if (!Number.isInteger(n) || n < min || n > max) {
-      const range = max === Number.MAX_SAFE_INTEGER ? `>= ${min}` : `in ${min}..${max}${max === MAX_SEED ? ' (2^32 - 1; larger seeds would repeat smaller ones)' : ''}`;
+      const range =
+        max === Number.MAX_SAFE_INTEGER ? `>= ${min}` : `in ${min}..${max}${max === MAX_SEED ? ' (2^32 - 1; larger seeds would repeat smaller ones)' : ''}`;
       throw new GlekitError(`option --${name}: must be an integer ${range} (got ${JSON.stringify(value)})`);
     }
     return n;

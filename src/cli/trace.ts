@@ -13,7 +13,11 @@ export function registerTraceCommand(program: Command): void {
     .option('--record-nir <file>', 'also write the trace as NIR graph data (docs/nir.md)')
     .action(async (opts: { spec: string; out: string; recordNir?: string }) => {
       checkOutputFile('--out', opts.out, [{ option: '--spec', path: opts.spec }]);
-      if (opts.recordNir !== undefined) checkOutputFile('--record-nir', opts.recordNir, [{ option: '--spec', path: opts.spec }, { option: '--out', path: opts.out }]);
+      if (opts.recordNir !== undefined)
+        checkOutputFile('--record-nir', opts.recordNir, [
+          { option: '--spec', path: opts.spec },
+          { option: '--out', path: opts.out },
+        ]);
       const spec = parseTraceSpec(readJsonFile(opts.spec), opts.spec);
       const trace = runTrace(spec, opts.spec);
       writeFileAtomic(opts.out, JSON.stringify(trace));

@@ -9,8 +9,14 @@ import { MAX_SEED } from '../util/rng.js';
 
 /** Options of `train` that only classifier tasks use, and those that only lagline uses (by commander key). */
 const CLASSIFIER_ONLY: Record<string, string> = {
-  dataSeed: '--data-seed', out: '--out', runDir: '--run-dir', epochs: '--epochs', dtype: '--dtype',
-  resume: '--resume', restart: '--restart', stopAfter: '--stop-after',
+  dataSeed: '--data-seed',
+  out: '--out',
+  runDir: '--run-dir',
+  epochs: '--epochs',
+  dtype: '--dtype',
+  resume: '--resume',
+  restart: '--restart',
+  stopAfter: '--stop-after',
 };
 const LAGLINE_ONLY: Record<string, string> = { compare: '--compare', prospectiveErrors: '--no-prospective-errors' };
 
@@ -19,7 +25,9 @@ function refuseUnused(cmd: Command, task: string, options: Record<string, string
   for (const [key, flag] of Object.entries(options)) {
     const source = cmd.getOptionValueSource(key);
     if (source === 'cli' || source === 'env') {
-      throw new GlekitError(`option ${flag}: task "${task}" does not use it (${task === 'lagline' ? 'lagline has no data set, epochs, checkpoint or model file' : 'only lagline does'}); leave it out`);
+      throw new GlekitError(
+        `option ${flag}: task "${task}" does not use it (${task === 'lagline' ? 'lagline has no data set, epochs, checkpoint or model file' : 'only lagline does'}); leave it out`,
+      );
     }
   }
 }
@@ -43,77 +51,111 @@ export function registerTrainCommands(program: Command): void {
     .option('--run-dir <dir>', 'folder for the checkpoint, learning curves and plots (default runs/TASK-seedN)')
     .option('--epochs <n>', 'override the preset number of epochs', integerOption('epochs', 1))
     .option('--dtype <dtype>', 'float64 | float32')
-    .option('--resume', 'continue from the run folder\'s checkpoint')
+    .option('--resume', "continue from the run folder's checkpoint")
     .option('--restart', 'discard an unfinished checkpoint in the run folder and start again')
     .option('--stop-after <n>', 'train at most N epochs in this session, then stop (continue later with --resume)', integerOption('stop-after', 1))
     .option('--compare', 'lagline: also run with prospective errors off')
     .option('--no-prospective-errors', 'lagline: run with prospective errors off')
     .option('--json', 'print one JSON summary as the last line of stdout')
     .option('--quiet', 'no progress output')
-    .action(async (opts: { task: string; seed: number; dataSeed: number; out?: string; runDir?: string; epochs?: number; dtype?: string;
-      resume?: boolean; restart?: boolean; stopAfter?: number; compare?: boolean; prospectiveErrors: boolean; json?: boolean; quiet?: boolean }, cmd: Command) => {
-      refuseUnused(cmd, opts.task, opts.task === 'lagline' ? CLASSIFIER_ONLY : LAGLINE_ONLY);
-      if (opts.dtype !== undefined && opts.dtype !== 'float64' && opts.dtype !== 'float32') {
-        throw new GlekitError(`option --dtype: must be float64 or float32 (got ${JSON.stringify(opts.dtype)})`);
-      }
-      if (opts.resume && opts.restart) throw new GlekitError('options --resume and --restart exclude each other');
-      if (opts.task === 'lagline') {
-        const summary = runLagLineExperiment({ seed: opts.seed, compare: !!opts.compare, prospectiveErrors: opts.prospectiveErrors, quiet: !!opts.quiet });
-        printResult(!!opts.json, summary, formatLagLine(summary));
-        return;
-      }
-      // the paths are checked before training, not after it: a run must not end in a write error
-      const runDir = opts.runDir ?? join('runs', `${opts.task}-seed${opts.seed}`);
-      const modelPath = opts.out ?? join('runs', `${opts.task}-seed${opts.seed}.model.json`);
-      checkOutputDirectory('--run-dir', runDir);
-      const runFiles = ['checkpoint.json', 'curves.csv', 'curves.json', 'summary.json', 'accuracy.svg', 'accuracy.png', 'loss.svg', 'loss.png']
-        .map((f) => ({ option: `run folder's ${f}`, path: join(runDir, f) }));
-      if (resolve(modelPath) === resolve(runDir)) throw new GlekitError(`option --out: ${JSON.stringify(modelPath)} is the run folder (--run-dir); give the model file another name`);
-      checkOutputFile('--out', modelPath, runFiles);
-      const summary = await runClassifierTraining({
-        task: opts.task,
-        seed: opts.seed,
-        dataSeed: opts.dataSeed,
-        out: opts.out,
-        runDir: opts.runDir,
-        epochs: opts.epochs,
-        dtype: opts.dtype as 'float64' | 'float32' | undefined,
-        quiet: !!opts.quiet,
-        resume: !!opts.resume,
-        restart: !!opts.restart,
-        stopAfter: opts.stopAfter,
-      }).catch((err: unknown) => {
-        // the model is written after the last epoch; the checkpoint then holds the finished run
-        if (err instanceof GlekitError && err.message.startsWith(`${modelPath}:`)) {
-          throw new GlekitError(`${err.message}; the trained run is in ${join(runDir, 'checkpoint.json')}: fix the path and run the same command with --resume to write the model without training again`);
+    .action(
+      async (
+        opts: {
+          task: string;
+          seed: number;
+          dataSeed: number;
+          out?: string;
+          runDir?: string;
+          epochs?: number;
+          dtype?: string;
+          resume?: boolean;
+          restart?: boolean;
+          stopAfter?: number;
+          compare?: boolean;
+          prospectiveErrors: boolean;
+          json?: boolean;
+          quiet?: boolean;
+        },
+        cmd: Command,
+      ) => {
+        refuseUnused(cmd, opts.task, opts.task === 'lagline' ? CLASSIFIER_ONLY : LAGLINE_ONLY);
+        if (opts.dtype !== undefined && opts.dtype !== 'float64' && opts.dtype !== 'float32') {
+          throw new GlekitError(`option --dtype: must be float64 or float32 (got ${JSON.stringify(opts.dtype)})`);
         }
-        throw err;
-      });
-      const human = summary.status === 'stopped'
-        ? `${summary.task} seed ${summary.seed}: stopped after epoch ${summary.epochsDone} of ${summary.epochs} ` +
-          `(validation ${pct(summary.validationAccuracy)}), ${summary.wallSeconds.toFixed(1)} s; continue with --resume (checkpoint ${summary.checkpointPath})`
-        : `${summary.task} seed ${summary.seed}: test accuracy ${pct(summary.testAccuracy)} ` +
-          `(validation ${pct(summary.validationAccuracy)}), ${summary.wallSeconds.toFixed(1)} s, model ${summary.modelPath}, curves in ${summary.runDir}`;
-      printResult(!!opts.json, summary, human);
-    });
+        if (opts.resume && opts.restart) throw new GlekitError('options --resume and --restart exclude each other');
+        if (opts.task === 'lagline') {
+          const summary = runLagLineExperiment({ seed: opts.seed, compare: !!opts.compare, prospectiveErrors: opts.prospectiveErrors, quiet: !!opts.quiet });
+          printResult(!!opts.json, summary, formatLagLine(summary));
+          return;
+        }
+        // the paths are checked before training, not after it: a run must not end in a write error
+        const runDir = opts.runDir ?? join('runs', `${opts.task}-seed${opts.seed}`);
+        const modelPath = opts.out ?? join('runs', `${opts.task}-seed${opts.seed}.model.json`);
+        checkOutputDirectory('--run-dir', runDir);
+        const runFiles = ['checkpoint.json', 'curves.csv', 'curves.json', 'summary.json', 'accuracy.svg', 'accuracy.png', 'loss.svg', 'loss.png'].map((f) => ({
+          option: `run folder's ${f}`,
+          path: join(runDir, f),
+        }));
+        if (resolve(modelPath) === resolve(runDir))
+          throw new GlekitError(`option --out: ${JSON.stringify(modelPath)} is the run folder (--run-dir); give the model file another name`);
+        checkOutputFile('--out', modelPath, runFiles);
+        const summary = await runClassifierTraining({
+          task: opts.task,
+          seed: opts.seed,
+          dataSeed: opts.dataSeed,
+          out: opts.out,
+          runDir: opts.runDir,
+          epochs: opts.epochs,
+          dtype: opts.dtype as 'float64' | 'float32' | undefined,
+          quiet: !!opts.quiet,
+          resume: !!opts.resume,
+          restart: !!opts.restart,
+          stopAfter: opts.stopAfter,
+        }).catch((err: unknown) => {
+          // the model is written after the last epoch; the checkpoint then holds the finished run
+          if (err instanceof GlekitError && err.message.startsWith(`${modelPath}:`)) {
+            throw new GlekitError(
+              `${err.message}; the trained run is in ${join(runDir, 'checkpoint.json')}: fix the path and run the same command with --resume to write the model without training again`,
+            );
+          }
+          throw err;
+        });
+        const human =
+          summary.status === 'stopped'
+            ? `${summary.task} seed ${summary.seed}: stopped after epoch ${summary.epochsDone} of ${summary.epochs} ` +
+              `(validation ${pct(summary.validationAccuracy)}), ${summary.wallSeconds.toFixed(1)} s; continue with --resume (checkpoint ${summary.checkpointPath})`
+            : `${summary.task} seed ${summary.seed}: test accuracy ${pct(summary.testAccuracy)} ` +
+              `(validation ${pct(summary.validationAccuracy)}), ${summary.wallSeconds.toFixed(1)} s, model ${summary.modelPath}, curves in ${summary.runDir}`;
+        printResult(!!opts.json, summary, human);
+      },
+    );
 
   program
     .command('eval')
-    .description('Evaluate a model file on its task\'s test set')
+    .description("Evaluate a model file on its task's test set")
     .requiredOption('--model <file>', 'model file')
     .requiredOption('--task <name>', 'task to evaluate on (must match the model)')
     .option('--dtype <dtype>', 'float64 | float32', 'float64')
     .option('--json', 'print one JSON summary as the last line of stdout')
     .action(async (opts: { model: string; task: string; dtype: string; json?: boolean }) => {
-      if (opts.dtype !== 'float64' && opts.dtype !== 'float32') throw new GlekitError(`option --dtype: must be float64 or float32 (got ${JSON.stringify(opts.dtype)})`);
+      if (opts.dtype !== 'float64' && opts.dtype !== 'float32')
+        throw new GlekitError(`option --dtype: must be float64 or float32 (got ${JSON.stringify(opts.dtype)})`);
       const summary = await evaluateModelFile(opts.model, opts.task, opts.dtype);
-      printResult(!!opts.json, summary, `${summary.task}: test accuracy ${(100 * summary.testAccuracy).toFixed(2)} % on ${summary.testCount} samples (${summary.wallSeconds.toFixed(2)} s)`);
+      printResult(
+        !!opts.json,
+        summary,
+        `${summary.task}: test accuracy ${(100 * summary.testAccuracy).toFixed(2)} % on ${summary.testCount} samples (${summary.wallSeconds.toFixed(2)} s)`,
+      );
     });
 }
 
 function formatLagLine(summary: ReturnType<typeof runLagLineExperiment>): string {
-  return summary.runs.map((r) =>
-    `lagline prospective errors ${r.prospectiveErrors ? 'on ' : 'off'}: weights ${r.learned.weights.map((w) => w.toFixed(4)).join(', ')} ` +
-    `(teacher 1, 2), tau_m ${r.learned.tauM.map((t) => t.toFixed(4)).join(', ')} (teacher 1, 2), ` +
-    `max relative error ${(100 * r.maxRelativeError).toFixed(2)} %, ${r.wallSeconds.toFixed(1)} s`).join('\n');
+  return summary.runs
+    .map(
+      (r) =>
+        `lagline prospective errors ${r.prospectiveErrors ? 'on ' : 'off'}: weights ${r.learned.weights.map((w) => w.toFixed(4)).join(', ')} ` +
+        `(teacher 1, 2), tau_m ${r.learned.tauM.map((t) => t.toFixed(4)).join(', ')} (teacher 1, 2), ` +
+        `max relative error ${(100 * r.maxRelativeError).toFixed(2)} %, ${r.wallSeconds.toFixed(1)} s`,
+    )
+    .join('\n');
 }

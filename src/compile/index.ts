@@ -37,7 +37,11 @@ import { decayPlan } from './time-constants.js';
 export { CompileError, type MapViolation } from './map.js';
 export { parsePrecision, type PrecisionSpec } from './precision.js';
 export {
-  measureRanges, loadRangeData, RANGE_DATA_FORMAT, type RangeData, type ValueRanges,
+  measureRanges,
+  loadRangeData,
+  RANGE_DATA_FORMAT,
+  type RangeData,
+  type ValueRanges,
 } from './ranges.js';
 export { HEADROOM_SATURATE, HEADROOM_WRAP } from './formats.js';
 export { EXACT_TABLE } from './tables.js';
@@ -79,13 +83,24 @@ interface Mapped {
 }
 
 /** Map: capacity, delays, the profile's formats and time-constant representation. Throws CompileError listing every broken limit. */
-function mapModel(model: ModelFile, profile: HwProfile, s: ResolvedSettings, spec: PrecisionSpec, requestedDelays: number[] | undefined, notes: string[]): Mapped {
+function mapModel(
+  model: ModelFile,
+  profile: HwProfile,
+  s: ResolvedSettings,
+  spec: PrecisionSpec,
+  requestedDelays: number[] | undefined,
+  notes: string[],
+): Mapped {
   const nLayers = model.network.layers.length;
   const violations: MapViolation[] = capacityViolations(profile, model);
   const { delays, violations: delayViolations } = chooseDelays(profile, s, nLayers, requestedDelays);
   violations.push(...delayViolations);
   if (s.timing.mode === 'continuous') {
-    violations.push({ limit: 'timing.mode', layer: 'network', message: `network: ${profile.name} runs in continuous time (timing.mode continuous); a descriptor steps a clocked integer datapath` });
+    violations.push({
+      limit: 'timing.mode',
+      layer: 'network',
+      message: `network: ${profile.name} runs in continuous time (timing.mode continuous); a descriptor steps a clocked integer datapath`,
+    });
   }
   if (model.network.gamma !== 0 && model.network.prospectiveErrors) {
     notes.push('inference only: the descriptor carries no error path (gamma and learning are not compiled)');
@@ -106,7 +121,14 @@ function mapModel(model: ModelFile, profile: HwProfile, s: ResolvedSettings, spe
 }
 
 /** Quantise: the input format and every layer, with the report rows. Throws CompileError listing what does not fit. */
-function quantiseLayers(model: ModelFile, profileName: string, s: ResolvedSettings, m: Mapped, ranges: ValueRanges, notes: string[]): { inputFormat: FixedFormat; layers: DescriptorLayer[]; report: TensorReport[] } {
+function quantiseLayers(
+  model: ModelFile,
+  profileName: string,
+  s: ResolvedSettings,
+  m: Mapped,
+  ranges: ValueRanges,
+  notes: string[],
+): { inputFormat: FixedFormat; layers: DescriptorLayer[]; report: TensorReport[] } {
   const data = ranges.data;
   const inputFormat = pickFormat(m.plans.input, maxAbs(ranges.input), 'input');
   const inputQ = quantiseArray(data.inputs, inputFormat);
@@ -130,7 +152,13 @@ function quantiseLayers(model: ModelFile, profileName: string, s: ResolvedSettin
 function checkFootprint(descriptor: Descriptor, profile: HwProfile, memory: number | null): Record<string, number> {
   const footprint = footprintBytes(descriptor);
   if (memory !== null && footprint.total > memory) {
-    throw new CompileError(profile.name, [{ limit: 'memoryBytes', layer: 'network', message: `network: the C engine needs ${footprint.total} bytes for this network (weights ${footprint.weights}, tables ${footprint.tables}, state and delay lines ${footprint.membrane + footprint.delayLines}), more than memoryBytes ${memory} of ${profile.name}` }]);
+    throw new CompileError(profile.name, [
+      {
+        limit: 'memoryBytes',
+        layer: 'network',
+        message: `network: the C engine needs ${footprint.total} bytes for this network (weights ${footprint.weights}, tables ${footprint.tables}, state and delay lines ${footprint.membrane + footprint.delayLines}), more than memoryBytes ${memory} of ${profile.name}`,
+      },
+    ]);
   }
   return footprint;
 }
@@ -176,8 +204,16 @@ export function compileModel(opts: CompileOptions): CompileResult {
   };
   const bytes = encodeDescriptor(descriptor);
   return {
-    descriptor, bytes, hash: descriptorHash(bytes), report, notes, placement: mapped.placement, rangeSource: data.source, rangeSamples: data.count,
-    footprint, memoryBytes: memory,
+    descriptor,
+    bytes,
+    hash: descriptorHash(bytes),
+    report,
+    notes,
+    placement: mapped.placement,
+    rangeSource: data.source,
+    rangeSamples: data.count,
+    footprint,
+    memoryBytes: memory,
   };
 }
 

@@ -28,7 +28,14 @@ export interface LayerContext {
 }
 
 /** Drive and membrane share a binary point; it cannot have more fraction bits than the products of weights and inputs. */
-function stateFormats(lp: LayerPlans, r: LayerRanges, fw: number, fx: number, l: number, notes: string[]): { membraneFormat: FixedFormat; driveFormat: FixedFormat; biasFormat: FixedFormat } {
+function stateFormats(
+  lp: LayerPlans,
+  r: LayerRanges,
+  fw: number,
+  fx: number,
+  l: number,
+  notes: string[],
+): { membraneFormat: FixedFormat; driveFormat: FixedFormat; biasFormat: FixedFormat } {
   const stateRange = Math.max(maxAbs(r.drive), maxAbs(r.membrane));
   let fu = pickFormat(lp.membrane, stateRange, 'membrane').fracBits;
   if (lp.drive.frac === null && lp.membrane.frac === null) fu = Math.min(fu, pickFormat(lp.drive, stateRange, 'drive').fracBits);
@@ -40,12 +47,26 @@ function stateFormats(lp: LayerPlans, r: LayerRanges, fw: number, fx: number, l:
 }
 
 /** The prospective format: no finer than membrane + rho bits, and fine enough to index a table (minPf). */
-function prospectiveFormatOf(lp: LayerPlans, r: LayerRanges, fu: number, rhoFrac: number, minPf: number, tableShiftBase: number, l: number, notes: string[], violations: MapViolation[]): FixedFormat | null {
+function prospectiveFormatOf(
+  lp: LayerPlans,
+  r: LayerRanges,
+  fu: number,
+  rhoFrac: number,
+  minPf: number,
+  tableShiftBase: number,
+  l: number,
+  notes: string[],
+  violations: MapViolation[],
+): FixedFormat | null {
   const picked = pickFormat(lp.prospective, maxAbs(r.prospective), 'prospective');
   let fp = Math.min(picked.fracBits, fu + rhoFrac);
   if (fp < minPf) {
     if (lp.prospective.frac !== null) {
-      violations.push({ limit: 'nonlinearity.entries', layer: l, message: `layer ${l}: the table step 2^${tableShiftBase} is finer than the prospective format's LSB (2^-${picked.fracBits})` });
+      violations.push({
+        limit: 'nonlinearity.entries',
+        layer: l,
+        message: `layer ${l}: the table step 2^${tableShiftBase} is finer than the prospective format's LSB (2^-${picked.fracBits})`,
+      });
       return null;
     }
     notes.push(`layer ${l}: prospective binary point raised to ${minPf} fraction bits to index the nonlinearity table`);
@@ -55,7 +76,14 @@ function prospectiveFormatOf(lp: LayerPlans, r: LayerRanges, fu: number, rhoFrac
 }
 
 /** One descriptor layer and its report rows; xf is the format of the layer's input. */
-export function compileLayer(ml: ModelLayer, l: number, lp: LayerPlans, r: LayerRanges, xf: FixedFormat, ctx: LayerContext): { layer: DescriptorLayer; report: TensorReport[] } | null {
+export function compileLayer(
+  ml: ModelLayer,
+  l: number,
+  lp: LayerPlans,
+  r: LayerRanges,
+  xf: FixedFormat,
+  ctx: LayerContext,
+): { layer: DescriptorLayer; report: TensorReport[] } | null {
   const { notes, violations } = ctx;
   const flatW = Float64Array.from(ml.weights.flat());
   let wMax = 0;
@@ -78,13 +106,36 @@ export function compileLayer(ml: ModelLayer, l: number, lp: LayerPlans, r: Layer
   const biasValues = ml.bias === null ? new Float64Array(ml.outputSize) : Float64Array.from(ml.bias);
   const bq = quantiseBias(biasValues, biasFormat, l, violations);
   const layer: DescriptorLayer = {
-    nIn: ml.inputSize, nOut: ml.outputSize, phi: ml.phi, delay: ctx.delay,
-    weightFormat, weights: wq.weights, biasFormat, bias: bq.bias, driveFormat, membraneFormat, prospectiveFormat, rateFormat: nl.rateFormat,
-    alphaFrac: ctx.alphaFrac, alpha: tc.alpha, rhoFrac: tc.rhoFrac, rho: tc.rho, nonlinearity: nl.nonlinearity, placement: ctx.placement,
+    nIn: ml.inputSize,
+    nOut: ml.outputSize,
+    phi: ml.phi,
+    delay: ctx.delay,
+    weightFormat,
+    weights: wq.weights,
+    biasFormat,
+    bias: bq.bias,
+    driveFormat,
+    membraneFormat,
+    prospectiveFormat,
+    rateFormat: nl.rateFormat,
+    alphaFrac: ctx.alphaFrac,
+    alpha: tc.alpha,
+    rhoFrac: tc.rhoFrac,
+    rho: tc.rho,
+    nonlinearity: nl.nonlinearity,
+    placement: ctx.placement,
   };
   const report = layerReport({
-    l, layer, plans: lp, ranges: r, flatW, biasValues, weightsSaturated: wq.saturated, biasSaturated: bq.saturated,
-    tableSaturated: nl.tableSaturated, nonlinearityOrigin: nl.origin,
+    l,
+    layer,
+    plans: lp,
+    ranges: r,
+    flatW,
+    biasValues,
+    weightsSaturated: wq.saturated,
+    biasSaturated: bq.saturated,
+    tableSaturated: nl.tableSaturated,
+    nonlinearityOrigin: nl.origin,
   });
   return { layer, report };
 }

@@ -19,7 +19,10 @@ export interface MapViolation {
 
 /** The compile failed on limits; every one is listed. */
 export class CompileError extends GlekitError {
-  constructor(readonly profileName: string, readonly violations: MapViolation[]) {
+  constructor(
+    readonly profileName: string,
+    readonly violations: MapViolation[],
+  ) {
     super(`the network does not fit ${profileName}:\n  ${violations.map((v) => v.message).join('\n  ')}`);
     this.name = 'CompileError';
   }
@@ -45,12 +48,20 @@ export function capacityViolations(profile: HwProfile, model: ModelFile): MapVio
     out.push({ limit: v.limit, layer: v.layer, message: v.message + where });
   }
   layers.forEach((l, i) => {
-    for (const [what, n] of [['nIn', l.inputSize], ['nOut', l.outputSize]] as const) {
-      if (n > LIMITS.size) out.push({ limit: 'descriptor.size', layer: i, message: `layer ${i}: ${what} ${n} exceeds the descriptor format's limit of ${LIMITS.size}` });
+    for (const [what, n] of [
+      ['nIn', l.inputSize],
+      ['nOut', l.outputSize],
+    ] as const) {
+      if (n > LIMITS.size)
+        out.push({ limit: 'descriptor.size', layer: i, message: `layer ${i}: ${what} ${n} exceeds the descriptor format's limit of ${LIMITS.size}` });
     }
   });
   if (layers.length > LIMITS.layers) {
-    out.push({ limit: 'descriptor.layers', layer: 'network', message: `network: ${layers.length} layers exceed the descriptor format's limit of ${LIMITS.layers}` });
+    out.push({
+      limit: 'descriptor.layers',
+      layer: 'network',
+      message: `network: ${layers.length} layers exceed the descriptor format's limit of ${LIMITS.layers}`,
+    });
   }
   return out;
 }
@@ -72,29 +83,57 @@ export function placeNeurons(s: ResolvedSettings, model: ModelFile): Placement[]
  * constant delay. Checked against the profile's programmable range (a profile without
  * one can only realise its own constant) and the descriptor's limit.
  */
-export function chooseDelays(profile: HwProfile, s: ResolvedSettings, nLayers: number, requested: number[] | undefined): { delays: number[]; violations: MapViolation[] } {
+export function chooseDelays(
+  profile: HwProfile,
+  s: ResolvedSettings,
+  nLayers: number,
+  requested: number[] | undefined,
+): { delays: number[]; violations: MapViolation[] } {
   const violations: MapViolation[] = [];
   if (s.delays.granularity === 'synapse') {
-    violations.push({ limit: 'delays.granularity', layer: 'network', message: `network: ${profile.name} has per-synapse delays; descriptor format 1 carries one delay per layer (limit delays.granularity)` });
+    violations.push({
+      limit: 'delays.granularity',
+      layer: 'network',
+      message: `network: ${profile.name} has per-synapse delays; descriptor format 1 carries one delay per layer (limit delays.granularity)`,
+    });
   }
   const draw = s.delays.draw;
   const fixed = draw.kind === 'constant' ? draw.value : null;
   if (fixed === null && requested === undefined) {
-    violations.push({ limit: 'delays.draw', layer: 'network', message: `network: ${profile.name} draws its delays at random (delays.draw ${draw.kind}); give them with --delays` });
+    violations.push({
+      limit: 'delays.draw',
+      layer: 'network',
+      message: `network: ${profile.name} draws its delays at random (delays.draw ${draw.kind}); give them with --delays`,
+    });
   }
   if (requested !== undefined && requested.length !== nLayers) {
     throw new GlekitError(`option --delays: needs one delay per layer (${nLayers}), got ${requested.length}`);
   }
   const delays = requested ?? new Array<number>(nLayers).fill(fixed ?? 0);
-  const lo = s.delays.programmableMin, hi = s.delays.programmableMax;
+  const lo = s.delays.programmableMin,
+    hi = s.delays.programmableMax;
   delays.forEach((d, l) => {
     if (!Number.isInteger(d) || d < 0) throw new GlekitError(`option --delays: layer ${l}: ${d} is not a non-negative integer`);
     if (lo !== null && hi !== null) {
-      if (d < lo || d > hi) violations.push({ limit: 'delays.programmable', layer: l, message: `layer ${l} (all its neurons): delay ${d} steps is outside the programmable range ${lo}..${hi} of ${profile.name}` });
+      if (d < lo || d > hi)
+        violations.push({
+          limit: 'delays.programmable',
+          layer: l,
+          message: `layer ${l} (all its neurons): delay ${d} steps is outside the programmable range ${lo}..${hi} of ${profile.name}`,
+        });
     } else if (fixed !== null && d !== fixed) {
-      violations.push({ limit: 'delays.programmable', layer: l, message: `layer ${l} (all its neurons): delay ${d} steps, but ${profile.name} has no programmable delays (its delay is always ${fixed})` });
+      violations.push({
+        limit: 'delays.programmable',
+        layer: l,
+        message: `layer ${l} (all its neurons): delay ${d} steps, but ${profile.name} has no programmable delays (its delay is always ${fixed})`,
+      });
     }
-    if (d > LIMITS.delay) violations.push({ limit: 'descriptor.delay', layer: l, message: `layer ${l}: delay ${d} exceeds the descriptor format's limit of ${LIMITS.delay} steps` });
+    if (d > LIMITS.delay)
+      violations.push({
+        limit: 'descriptor.delay',
+        layer: l,
+        message: `layer ${l}: delay ${d} exceeds the descriptor format's limit of ${LIMITS.delay} steps`,
+      });
   });
   return { delays, violations };
 }

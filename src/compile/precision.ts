@@ -59,12 +59,16 @@ const KEYS = [...TENSORS, 'state', 'decay', 'policy'] as const;
 /** Splits "a=fixed<8,3,RND,SAT>,b=4" at the commas outside angle brackets. */
 function splitTopLevel(text: string): string[] {
   const out: string[] = [];
-  let depth = 0, start = 0;
+  let depth = 0,
+    start = 0;
   for (let i = 0; i < text.length; i++) {
     const c = text[i];
     if (c === '<') depth++;
     else if (c === '>') depth = Math.max(0, depth - 1);
-    else if (c === ',' && depth === 0) { out.push(text.slice(start, i)); start = i + 1; }
+    else if (c === ',' && depth === 0) {
+      out.push(text.slice(start, i));
+      start = i + 1;
+    }
   }
   out.push(text.slice(start));
   return out.map((s) => s.trim()).filter((s) => s !== '');
@@ -75,7 +79,9 @@ export function parsePrecision(text: string | undefined): PrecisionSpec {
   const spec: PrecisionSpec = { policy: 'per-layer', entries: [], text: text === undefined || text.trim() === '' ? 'per-layer' : text.trim() };
   if (text === undefined || text.trim() === '') return spec;
   for (const item of splitTopLevel(text)) {
-    const fail = (problem: string): never => { throw new GlekitError(`option --precision: '${item}' ${problem}`); };
+    const fail = (problem: string): never => {
+      throw new GlekitError(`option --precision: '${item}' ${problem}`);
+    };
     if ((POLICIES as readonly string[]).includes(item)) {
       spec.policy = item as Policy;
       continue;
@@ -128,7 +134,10 @@ export function findEntry(spec: PrecisionSpec, tensor: TensorName | 'decay', lay
     if (e.layer !== null && e.layer !== layer) return;
     // a per-layer entry beats a global one, the tensor's own key beats 'state', later beats earlier
     const rank = (e.layer !== null ? 2000 : 0) + (e.tensor === tensor ? 1000 : 0) + i;
-    if (rank > bestRank) { best = e; bestRank = rank; }
+    if (rank > bestRank) {
+      best = e;
+      bestRank = rank;
+    }
   });
   return best;
 }
@@ -136,11 +145,16 @@ export function findEntry(spec: PrecisionSpec, tensor: TensorName | 'decay', lay
 /** The profile's rounding rule as a fixed-point mode ('nearest' rounds half away from zero, as roundWith does). */
 export function roundingMode(r: ProfileRounding, what: string): Rounding {
   switch (r) {
-    case 'nearest': return 'RND_INF';
-    case 'nearest-even': return 'RND_CONV';
-    case 'floor': return 'TRN';
-    case 'truncate': return 'TRN_ZERO';
-    case 'ceil': throw new GlekitError(`${what}: rounding 'ceil' has no fixed-point mode in the descriptor (use --precision to choose one)`);
+    case 'nearest':
+      return 'RND_INF';
+    case 'nearest-even':
+      return 'RND_CONV';
+    case 'floor':
+      return 'TRN';
+    case 'truncate':
+      return 'TRN_ZERO';
+    case 'ceil':
+      throw new GlekitError(`${what}: rounding 'ceil' has no fixed-point mode in the descriptor (use --precision to choose one)`);
   }
 }
 
@@ -171,7 +185,14 @@ export function applyEntry(plan: TensorPlan, entry: PrecisionEntry | null): Tens
     const f = entry.format;
     return { width: f.width, frac: f.fracBits, signed: f.signed, rounding: f.rounding, overflow: f.overflow, origin: `--precision ${entry.text}` };
   }
-  return { ...plan, width: entry.width ?? plan.width, frac: null, fracMin: undefined, fracMax: undefined, origin: `--precision ${entry.text} (binary point from the range)` };
+  return {
+    ...plan,
+    width: entry.width ?? plan.width,
+    frac: null,
+    fracMin: undefined,
+    fracMax: undefined,
+    origin: `--precision ${entry.text} (binary point from the range)`,
+  };
 }
 
 /** The datapath's rounding: the profile's weight rounding rule (the one it states for its arithmetic). */

@@ -82,7 +82,8 @@ export function loadRangeData(model: ModelFile, file: string | undefined, sample
     rows.forEach((row: unknown, i: number) => {
       if (!Array.isArray(row) || row.length !== size) throw new GlekitError(`${file}: field 'inputs[${i}]' must be an array of ${size} numbers`);
       row.forEach((v: unknown, j: number) => {
-        if (typeof v !== 'number' || !Number.isFinite(v)) throw new GlekitError(`${file}: field 'inputs[${i}][${j}]' must be a finite number (got ${String(v)})`);
+        if (typeof v !== 'number' || !Number.isFinite(v))
+          throw new GlekitError(`${file}: field 'inputs[${i}][${j}]' must be a finite number (got ${String(v)})`);
         inputs[i * size + j] = v;
       });
     });

@@ -17,7 +17,12 @@ import type { LayerRanges, Range } from './ranges.js';
  */
 export type TensorReport = ReportRow;
 
-function formatRow(layer: number | 'input', tensor: string, f: FixedFormat, origin: string): Omit<TensorReport, 'seenMin' | 'seenMax' | 'values' | 'saturated'> {
+function formatRow(
+  layer: number | 'input',
+  tensor: string,
+  f: FixedFormat,
+  origin: string,
+): Omit<TensorReport, 'seenMin' | 'seenMax' | 'values' | 'saturated'> {
   const [formatMin, formatMax] = realRange(f);
   return { layer, tensor, format: f.toString(), origin, formatMin, formatMax };
 }
@@ -42,16 +47,30 @@ export interface LayerReportInputs {
 /** The six rows of a layer: weights, bias, drive, membrane, prospective, rate. */
 export function layerReport(x: LayerReportInputs): TensorReport[] {
   const { l, layer: d, plans: lp, ranges: r } = x;
-  let wmin = Infinity, wmax = -Infinity;
-  for (const v of x.flatW) { wmin = Math.min(wmin, v); wmax = Math.max(wmax, v); }
+  let wmin = Infinity,
+    wmax = -Infinity;
+  for (const v of x.flatW) {
+    wmin = Math.min(wmin, v);
+    wmax = Math.max(wmax, v);
+  }
   const row = (tensor: string, f: FixedFormat, origin: string, seen: Range): TensorReport => ({
-    ...formatRow(l, tensor, f, origin), seenMin: seen.count ? seen.min : null, seenMax: seen.count ? seen.max : null, values: seen.count, saturated: 0,
+    ...formatRow(l, tensor, f, origin),
+    seenMin: seen.count ? seen.min : null,
+    seenMax: seen.count ? seen.max : null,
+    values: seen.count,
+    saturated: 0,
   });
   const rateRow = row('rate', d.rateFormat, `${lp.rate.origin}; ${x.nonlinearityOrigin}`, r.rate);
   rateRow.saturated = x.tableSaturated;
   return [
     { ...formatRow(l, 'weights', d.weightFormat, lp.weights.origin), seenMin: wmin, seenMax: wmax, values: x.flatW.length, saturated: x.weightsSaturated },
-    { ...formatRow(l, 'bias', d.biasFormat, lp.bias.origin), seenMin: Math.min(...x.biasValues), seenMax: Math.max(...x.biasValues), values: x.biasValues.length, saturated: x.biasSaturated },
+    {
+      ...formatRow(l, 'bias', d.biasFormat, lp.bias.origin),
+      seenMin: Math.min(...x.biasValues),
+      seenMax: Math.max(...x.biasValues),
+      values: x.biasValues.length,
+      saturated: x.biasSaturated,
+    },
     row('drive', d.driveFormat, lp.drive.origin, r.drive),
     row('membrane', d.membraneFormat, lp.membrane.origin, r.membrane),
     row('prospective', d.prospectiveFormat, lp.prospective.origin, r.prospective),

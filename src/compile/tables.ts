@@ -16,7 +16,14 @@ import { maxAbs, type LayerRanges } from './ranges.js';
 /** The table an exact nonlinearity becomes on an integer datapath (hls4ml's default size, the shipped tables' range). */
 export const EXACT_TABLE = { entries: 1024, min: -8, max: 8 } as const;
 
-interface TableShape { entries: number; min: number; step: number; interpolate: boolean; breakpoints: boolean; origin: string }
+interface TableShape {
+  entries: number;
+  min: number;
+  step: number;
+  interpolate: boolean;
+  breakpoints: boolean;
+  origin: string;
+}
 
 export type NonlinearityShape = { kind: 'identity' } | { kind: 'clamp'; lo: number; hi: number; origin: string } | ({ kind: 'table' } & TableShape);
 
@@ -24,13 +31,40 @@ export type NonlinearityShape = { kind: 'identity' } | { kind: 'clamp'; lo: numb
 export function nonlinearityShape(phi: ActivationName, nl: ResolvedNonlinearity): NonlinearityShape {
   if (phi === 'linear') return { kind: 'identity' };
   switch (nl.kind) {
-    case 'clamp': return { kind: 'clamp', lo: nl.min, hi: nl.max, origin: `profile (clamp to [${nl.min}, ${nl.max}])` };
-    case 'lut': return { kind: 'table', entries: nl.entries, min: nl.min, step: nl.step, interpolate: nl.interpolation === 'linear', breakpoints: false, origin: `profile (${nl.entries}-entry table over [${nl.min}, ${nl.max}), ${nl.interpolation === 'linear' ? 'interpolated' : 'no interpolation'})` };
-    case 'piecewise-linear': return { kind: 'table', entries: nl.segments + 1, min: nl.min, step: (nl.max - nl.min) / nl.segments, interpolate: true, breakpoints: true, origin: `profile (${nl.segments} linear segments over [${nl.min}, ${nl.max}])` };
+    case 'clamp':
+      return { kind: 'clamp', lo: nl.min, hi: nl.max, origin: `profile (clamp to [${nl.min}, ${nl.max}])` };
+    case 'lut':
+      return {
+        kind: 'table',
+        entries: nl.entries,
+        min: nl.min,
+        step: nl.step,
+        interpolate: nl.interpolation === 'linear',
+        breakpoints: false,
+        origin: `profile (${nl.entries}-entry table over [${nl.min}, ${nl.max}), ${nl.interpolation === 'linear' ? 'interpolated' : 'no interpolation'})`,
+      };
+    case 'piecewise-linear':
+      return {
+        kind: 'table',
+        entries: nl.segments + 1,
+        min: nl.min,
+        step: (nl.max - nl.min) / nl.segments,
+        interpolate: true,
+        breakpoints: true,
+        origin: `profile (${nl.segments} linear segments over [${nl.min}, ${nl.max}])`,
+      };
     case 'exact':
       if (phi === 'hardSigmoid') return { kind: 'clamp', lo: 0, hi: 1, origin: 'exact hard sigmoid: a clamp to [0, 1]' };
       if (phi === 'relu') return { kind: 'clamp', lo: 0, hi: Infinity, origin: 'exact relu: a clamp at 0' };
-      return { kind: 'table', entries: EXACT_TABLE.entries, min: EXACT_TABLE.min, step: (EXACT_TABLE.max - EXACT_TABLE.min) / EXACT_TABLE.entries, interpolate: true, breakpoints: false, origin: `exact ${phi} approximated by an interpolated ${EXACT_TABLE.entries}-entry table over [${EXACT_TABLE.min}, ${EXACT_TABLE.max})` };
+      return {
+        kind: 'table',
+        entries: EXACT_TABLE.entries,
+        min: EXACT_TABLE.min,
+        step: (EXACT_TABLE.max - EXACT_TABLE.min) / EXACT_TABLE.entries,
+        interpolate: true,
+        breakpoints: false,
+        origin: `exact ${phi} approximated by an interpolated ${EXACT_TABLE.entries}-entry table over [${EXACT_TABLE.min}, ${EXACT_TABLE.max})`,
+      };
   }
 }
 
@@ -43,11 +77,20 @@ function log2Exact(x: number): number | null {
  * A table's step as a shift, and the fewest fraction bits the prospective potential may
  * have to index it (null: the step is no power of two, a violation).
  */
-export function tableIndexing(shape: NonlinearityShape, ml: ModelLayer, l: number, violations: MapViolation[]): { minPf: number; tableShiftBase: number } | null {
+export function tableIndexing(
+  shape: NonlinearityShape,
+  ml: ModelLayer,
+  l: number,
+  violations: MapViolation[],
+): { minPf: number; tableShiftBase: number } | null {
   if (shape.kind !== 'table') return { minPf: -LIMITS.fracAbs, tableShiftBase: 0 };
   const e = log2Exact(shape.step);
   if (e === null) {
-    violations.push({ limit: 'nonlinearity.entries', layer: l, message: `layer ${l} (${neuronsText(ml.outputSize)}): table step ${shape.step} is not a power of two; the descriptor indexes tables by shifting (limit nonlinearity.entries / range)` });
+    violations.push({
+      limit: 'nonlinearity.entries',
+      layer: l,
+      message: `layer ${l} (${neuronsText(ml.outputSize)}): table step ${shape.step} is not a power of two; the descriptor indexes tables by shifting (limit nonlinearity.entries / range)`,
+    });
     return null;
   }
   return { minPf: -e, tableShiftBase: e };
@@ -77,13 +120,23 @@ export function realiseNonlinearity(x: NonlinearityInputs, notes: string[], viol
   const fp = prospectiveFormat.fracBits;
   let out: RealisedNonlinearity | null;
   if (shape.kind === 'identity') {
-    out = { nonlinearity: { kind: 'identity' }, rateFormat: pickFormat(rate, maxAbs(r.rate), 'rate'), tableSaturated: 0, origin: 'identity (a linear layer uses no nonlinearity circuit)' };
+    out = {
+      nonlinearity: { kind: 'identity' },
+      rateFormat: pickFormat(rate, maxAbs(r.rate), 'rate'),
+      tableSaturated: 0,
+      origin: 'identity (a linear layer uses no nonlinearity circuit)',
+    };
   } else if (shape.kind === 'clamp') {
     const hiReal = Number.isFinite(shape.hi) ? shape.hi : Math.max(maxAbs(r.rate), 1);
     const rateFormat = pickFormat(rate, Math.max(Math.abs(shape.lo), hiReal), 'rate');
     const [pLo, pHi] = storedRange(prospectiveFormat);
     const code = (v: number): number => Math.min(pHi, Math.max(pLo, quantise(v, prospectiveFormat.with({ overflow: 'SAT' }))));
-    out = { nonlinearity: { kind: 'clamp', lo: code(shape.lo), hi: Number.isFinite(shape.hi) ? code(shape.hi) : pHi }, rateFormat, tableSaturated: 0, origin: shape.origin };
+    out = {
+      nonlinearity: { kind: 'clamp', lo: code(shape.lo), hi: Number.isFinite(shape.hi) ? code(shape.hi) : pHi },
+      rateFormat,
+      tableSaturated: 0,
+      origin: shape.origin,
+    };
   } else {
     out = realiseTable({ ...x, shape }, notes, violations);
     if (out === null) return null;
@@ -91,17 +144,26 @@ export function realiseNonlinearity(x: NonlinearityInputs, notes: string[], viol
   const rShift = fp - out.rateFormat.fracBits;
   if (shape.kind !== 'table' && rShift < -LIMITS.rateLeftShift) {
     out.rateFormat = formatOf(rate, fp + LIMITS.rateLeftShift);
-    notes.push(`layer ${x.l}: rate binary point lowered to ${out.rateFormat.fracBits} (at most ${LIMITS.rateLeftShift} bits finer than the prospective potential)`);
+    notes.push(
+      `layer ${x.l}: rate binary point lowered to ${out.rateFormat.fracBits} (at most ${LIMITS.rateLeftShift} bits finer than the prospective potential)`,
+    );
   }
   return out;
 }
 
-function realiseTable(x: NonlinearityInputs & { shape: { kind: 'table' } & TableShape }, notes: string[], violations: MapViolation[]): RealisedNonlinearity | null {
+function realiseTable(
+  x: NonlinearityInputs & { shape: { kind: 'table' } & TableShape },
+  notes: string[],
+  violations: MapViolation[],
+): RealisedNonlinearity | null {
   const { shape, ml, l, prospectiveFormat, tableShiftBase } = x;
   const fp = prospectiveFormat.fracBits;
   const values = new Float64Array(shape.entries);
   let tMax = 0;
-  for (let k = 0; k < shape.entries; k++) { values[k] = phiScalar(ml.phi, tableSamplePoint(shape.min, shape.step, k, shape.interpolate)); tMax = Math.max(tMax, Math.abs(values[k])); }
+  for (let k = 0; k < shape.entries; k++) {
+    values[k] = phiScalar(ml.phi, tableSamplePoint(shape.min, shape.step, k, shape.interpolate));
+    tMax = Math.max(tMax, Math.abs(values[k]));
+  }
   const rateFormat = pickFormat(x.rate, Math.max(tMax, maxAbs(x.ranges.rate)), 'rate');
   const q = quantiseArray(values, rateFormat);
   const shift = tableShiftBase + fp;
@@ -114,16 +176,27 @@ function realiseTable(x: NonlinearityInputs & { shape: { kind: 'table' } & Table
   const k1 = Math.min(shape.entries - 1, Math.max(k0, Math.floor((prospectiveFormat.maxRaw - base) / cell) + (shape.interpolate ? 1 : 0)));
   base += k0 * cell;
   if (!Number.isInteger(base) || base < -(2 ** 31) || base > 2 ** 31 - 1) {
-    violations.push({ limit: 'nonlinearity.min', layer: l, message: `layer ${l}: the table start ${shape.min} has no int32 code in the prospective format ${prospectiveFormat}` });
+    violations.push({
+      limit: 'nonlinearity.min',
+      layer: l,
+      message: `layer ${l}: the table start ${shape.min} has no int32 code in the prospective format ${prospectiveFormat}`,
+    });
     return null;
   }
-  if (k0 > 0 || k1 < shape.entries - 1) notes.push(`layer ${l}: table entries ${k0}..${k1} of ${shape.entries} kept; the others lie outside the prospective format's range`);
+  if (k0 > 0 || k1 < shape.entries - 1)
+    notes.push(`layer ${l}: table entries ${k0}..${k1} of ${shape.entries} kept; the others lie outside the prospective format's range`);
   if (tableShiftBase + fp > LIMITS.tableShift) {
-    violations.push({ limit: 'nonlinearity.entries', layer: l, message: `layer ${l}: a table cell spans 2^${tableShiftBase + fp} prospective LSBs, more than the descriptor's 2^${LIMITS.tableShift}` });
+    violations.push({
+      limit: 'nonlinearity.entries',
+      layer: l,
+      message: `layer ${l}: a table cell spans 2^${tableShiftBase + fp} prospective LSBs, more than the descriptor's 2^${LIMITS.tableShift}`,
+    });
     return null;
   }
   return {
     nonlinearity: { kind: 'table', base, shift, interpolate: shape.interpolate && k1 > k0, table: q.raw.slice(k0, k1 + 1) },
-    rateFormat, tableSaturated: q.saturated, origin: shape.origin,
+    rateFormat,
+    tableSaturated: q.saturated,
+    origin: shape.origin,
   };
 }

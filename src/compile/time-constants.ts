@@ -9,7 +9,6 @@ import type { ModelLayer } from '../model/model-file.js';
 import type { MapViolation } from './map.js';
 import { findEntry, type PrecisionSpec } from './precision.js';
 
-
 /** The time constant the representation realises, in model units (step-based ones only see tau / dt). */
 function representedTau(rep: ResolvedTauRepresentation, tau: number, dt: number, s: ResolvedSettings): number {
   if (rep.kind === 'decay' || rep.kind === 'bit-shift') return representTau(rep, tau, dt);
@@ -19,9 +18,12 @@ function representedTau(rep: ResolvedTauRepresentation, tau: number, dt: number,
 
 function decayBits(rep: ResolvedTauRepresentation): { bits: number; origin: string } {
   switch (rep.kind) {
-    case 'decay': return { bits: rep.bits, origin: `profile (${rep.bits}-bit decay: dt/tau = d / 2^${rep.bits})` };
-    case 'bit-shift': return { bits: rep.shiftMax, origin: `profile (bit-shift decay up to 2^-${rep.shiftMax})` };
-    default: return { bits: LIMITS.alphaFrac, origin: `the descriptor's finest (${LIMITS.alphaFrac} fraction bits; the profile's time constants are ${rep.kind})` };
+    case 'decay':
+      return { bits: rep.bits, origin: `profile (${rep.bits}-bit decay: dt/tau = d / 2^${rep.bits})` };
+    case 'bit-shift':
+      return { bits: rep.shiftMax, origin: `profile (bit-shift decay up to 2^-${rep.shiftMax})` };
+    default:
+      return { bits: LIMITS.alphaFrac, origin: `the descriptor's finest (${LIMITS.alphaFrac} fraction bits; the profile's time constants are ${rep.kind})` };
   }
 }
 
@@ -30,7 +32,11 @@ export function decayPlan(profile: HwProfile, s: ResolvedSettings, spec: Precisi
   const decayEntry = findEntry(spec, 'decay', null);
   const decay = decayEntry?.width != null ? { bits: decayEntry.width, origin: `--precision ${decayEntry.text}` } : decayBits(s.tauM.representation);
   if (decay.bits > LIMITS.alphaFrac) {
-    violations.push({ limit: 'timeConstants.tauM.representation.bits', layer: 'network', message: `network: ${profile.name} holds dt/tau_m with ${decay.bits} fraction bits; the descriptor holds at most ${LIMITS.alphaFrac} (use --precision decay=${LIMITS.alphaFrac})` });
+    violations.push({
+      limit: 'timeConstants.tauM.representation.bits',
+      layer: 'network',
+      message: `network: ${profile.name} holds dt/tau_m with ${decay.bits} fraction bits; the descriptor holds at most ${LIMITS.alphaFrac} (use --precision decay=${LIMITS.alphaFrac})`,
+    });
   }
   return decay;
 }
@@ -46,7 +52,13 @@ export interface LayerTimeConstants {
  * violation; a ratio tau_r / tau_m beyond 16 bits fails the layer (null).
  */
 export function layerTimeConstants(
-  ml: ModelLayer, l: number, dt: number, alphaFrac: number, s: ResolvedSettings, notes: string[], violations: MapViolation[],
+  ml: ModelLayer,
+  l: number,
+  dt: number,
+  alphaFrac: number,
+  s: ResolvedSettings,
+  notes: string[],
+  violations: MapViolation[],
 ): LayerTimeConstants | null {
   const alpha = new Uint16Array(ml.outputSize);
   const rhoReal = new Float64Array(ml.outputSize);
@@ -57,7 +69,12 @@ export function layerTimeConstants(
     const tr = representedTau(s.tauR.representation, ml.tauR[i], dt, s);
     tauErr = Math.max(tauErr, Math.abs(tm / ml.tauM[i] - 1), Math.abs(tr / ml.tauR[i] - 1));
     const a = Math.round((one * dt) / tm);
-    if (a < 1) violations.push({ limit: 'timeConstants.tauM', layer: l, message: `layer ${l}, neuron ${i}: tau_m ${ml.tauM[i]} exceeds the longest time constant ${alphaFrac} fraction bits of dt/tau_m can hold (${one} dt)` });
+    if (a < 1)
+      violations.push({
+        limit: 'timeConstants.tauM',
+        layer: l,
+        message: `layer ${l}, neuron ${i}: tau_m ${ml.tauM[i]} exceeds the longest time constant ${alphaFrac} fraction bits of dt/tau_m can hold (${one} dt)`,
+      });
     alpha[i] = Math.min(one, Math.max(0, a));
     rhoReal[i] = tr / tm;
   }
@@ -66,7 +83,11 @@ export function layerTimeConstants(
   const rhoMax = rhoReal.reduce((a, b) => Math.max(a, b), 0);
   while (rhoFrac > 0 && Math.round(rhoMax * 2 ** rhoFrac) > 65535) rhoFrac--;
   if (Math.round(rhoMax * 2 ** rhoFrac) > 65535) {
-    violations.push({ limit: 'timeConstants.tauR', layer: l, message: `layer ${l}: tau_r / tau_m reaches ${rhoMax}, beyond the descriptor's 16-bit prospective factor` });
+    violations.push({
+      limit: 'timeConstants.tauR',
+      layer: l,
+      message: `layer ${l}: tau_r / tau_m reaches ${rhoMax}, beyond the descriptor's 16-bit prospective factor`,
+    });
     return null;
   }
   const rho = new Uint16Array(ml.outputSize);

@@ -11,8 +11,14 @@ import { Field, isObject } from '../util/json-reader.js';
 import { checkEnvelope, sealDescriptor } from './envelope.js';
 import { LIMITS } from './limits.js';
 import {
-  DESCRIPTOR_MAGIC, DescriptorError, type Descriptor, type DescriptorHeader, type DescriptorLayer, type DescriptorNetwork,
-  type Nonlinearity, type Placement,
+  DESCRIPTOR_MAGIC,
+  DescriptorError,
+  type Descriptor,
+  type DescriptorHeader,
+  type DescriptorLayer,
+  type DescriptorNetwork,
+  type Nonlinearity,
+  type Placement,
 } from './types.js';
 import { validateDescriptor } from './validate.js';
 
@@ -47,9 +53,12 @@ function le32(a: Int32Array): Uint8Array {
 
 function nonlinearityToWire(n: Nonlinearity): Record<string, unknown> {
   switch (n.kind) {
-    case 'identity': return { kind: 'identity' };
-    case 'clamp': return { kind: 'clamp', lo: n.lo, hi: n.hi };
-    case 'table': return { kind: 'table', base: n.base, shift: n.shift, interpolate: n.interpolate, table: le32(n.table) };
+    case 'identity':
+      return { kind: 'identity' };
+    case 'clamp':
+      return { kind: 'clamp', lo: n.lo, hi: n.hi };
+    case 'table':
+      return { kind: 'table', base: n.base, shift: n.shift, interpolate: n.interpolate, table: le32(n.table) };
   }
 }
 
@@ -167,7 +176,10 @@ function readLayer(f: Field): DescriptorLayer {
   const rv = binOf(f.child('rho'), 2, nOut);
   const alpha = new Uint16Array(nOut);
   const rho = new Uint16Array(nOut);
-  for (let i = 0; i < nOut; i++) { alpha[i] = av.getUint16(2 * i, true); rho[i] = rv.getUint16(2 * i, true); }
+  for (let i = 0; i < nOut; i++) {
+    alpha[i] = av.getUint16(2 * i, true);
+    rho[i] = rv.getUint16(2 * i, true);
+  }
   const pf = f.child('placement');
   let placement: Placement | null = null;
   if (!pf.isNull() && pf.value !== undefined) {

@@ -31,7 +31,10 @@ export function descriptorHash(bytes: Uint8Array): string {
 /** Minimal msgpack cursor for the header checks that must run before the hash is trusted. */
 class HeadReader {
   pos = 0;
-  constructor(private readonly b: Uint8Array, private readonly source: string) {}
+  constructor(
+    private readonly b: Uint8Array,
+    private readonly source: string,
+  ) {}
 
   private need(n: number, what: string): void {
     if (this.pos + n > this.b.length) throw new DescriptorError(this.source, '', `truncated: ${this.b.length} bytes end inside the ${what}`);
@@ -41,7 +44,12 @@ class HeadReader {
     this.need(1, 'top-level map');
     const t = this.b[this.pos++];
     if (t >= 0x80 && t <= 0x8f) return t & 0x0f;
-    if (t === 0xde) { this.need(2, 'top-level map'); const n = (this.b[this.pos] << 8) | this.b[this.pos + 1]; this.pos += 2; return n; }
+    if (t === 0xde) {
+      this.need(2, 'top-level map');
+      const n = (this.b[this.pos] << 8) | this.b[this.pos + 1];
+      this.pos += 2;
+      return n;
+    }
     if (t === 0xdf) {
       this.need(4, 'top-level map');
       const n = ((this.b[this.pos] << 24) >>> 0) + (this.b[this.pos + 1] << 16) + (this.b[this.pos + 2] << 8) + this.b[this.pos + 3];
@@ -56,7 +64,14 @@ class HeadReader {
     this.need(1, what);
     const t = this.b[this.pos];
     let len: number;
-    if (t >= 0xa0 && t <= 0xbf) { len = t & 0x1f; this.pos += 1; } else if (t === 0xd9) { this.need(2, what); len = this.b[this.pos + 1]; this.pos += 2; } else return null;
+    if (t >= 0xa0 && t <= 0xbf) {
+      len = t & 0x1f;
+      this.pos += 1;
+    } else if (t === 0xd9) {
+      this.need(2, what);
+      len = this.b[this.pos + 1];
+      this.pos += 2;
+    } else return null;
     this.need(len, what);
     const s = Buffer.from(this.b.subarray(this.pos, this.pos + len)).toString('latin1');
     this.pos += len;
@@ -67,7 +82,10 @@ class HeadReader {
   uint(what: string): number | null {
     this.need(1, what);
     const t = this.b[this.pos];
-    if (t <= 0x7f) { this.pos += 1; return t; }
+    if (t <= 0x7f) {
+      this.pos += 1;
+      return t;
+    }
     const widths: Record<number, number> = { 0xcc: 1, 0xcd: 2, 0xce: 4 };
     const w = widths[t];
     if (w === undefined) return null;
@@ -92,7 +110,11 @@ export function checkEnvelope(bytes: Uint8Array, source: string): number {
   const version = r.uint('format version');
   if (version === null || version < 1) throw new DescriptorError(source, 'formatVersion', 'must be a positive integer');
   if (version > DESCRIPTOR_VERSION) {
-    throw new DescriptorError(source, 'formatVersion', `is ${version}, newer than this glekit reads (${DESCRIPTOR_VERSION}); refusing to load it (upgrade glekit)`);
+    throw new DescriptorError(
+      source,
+      'formatVersion',
+      `is ${version}, newer than this glekit reads (${DESCRIPTOR_VERSION}); refusing to load it (upgrade glekit)`,
+    );
   }
   const at = bytes.length - TRAILER_BYTES;
   for (let i = 0; i < TRAILER_KEY.length; i++) {
@@ -101,7 +123,11 @@ export function checkEnvelope(bytes: Uint8Array, source: string): number {
   const digest = createHash('sha256').update(bytes.subarray(0, at)).digest();
   const stored = bytes.subarray(at + TRAILER_KEY.length);
   if (!Buffer.from(stored).equals(digest)) {
-    throw new DescriptorError(source, 'sha256', `content hash mismatch (stored ${Buffer.from(stored).toString('hex').slice(0, 16)}..., content ${digest.toString('hex').slice(0, 16)}...): the file was modified or damaged`);
+    throw new DescriptorError(
+      source,
+      'sha256',
+      `content hash mismatch (stored ${Buffer.from(stored).toString('hex').slice(0, 16)}..., content ${digest.toString('hex').slice(0, 16)}...): the file was modified or damaged`,
+    );
   }
   return version;
 }

@@ -11,8 +11,16 @@
  *   validate.ts  the bounds that keep both engines exact
  */
 export {
-  DESCRIPTOR_EXTENSION, DESCRIPTOR_MAGIC, DESCRIPTOR_VERSION, DescriptorError,
-  type Descriptor, type DescriptorHeader, type DescriptorLayer, type DescriptorNetwork, type Nonlinearity, type Placement,
+  DESCRIPTOR_EXTENSION,
+  DESCRIPTOR_MAGIC,
+  DESCRIPTOR_VERSION,
+  DescriptorError,
+  type Descriptor,
+  type DescriptorHeader,
+  type DescriptorLayer,
+  type DescriptorNetwork,
+  type Nonlinearity,
+  type Placement,
 } from './types.js';
 export { LIMITS, storedRange } from './limits.js';
 export { TRAILER_BYTES, checkEnvelope, descriptorHash, sealDescriptor } from './envelope.js';

@@ -89,7 +89,11 @@ export interface Descriptor {
 
 /** A descriptor that is damaged, truncated, from a newer glekit, or breaks a bound. */
 export class DescriptorError extends GlekitError {
-  constructor(readonly source: string, readonly field: string, readonly problem: string) {
+  constructor(
+    readonly source: string,
+    readonly field: string,
+    readonly problem: string,
+  ) {
     super(`${source}: ${field === '' ? '' : `${field}: `}${problem}`);
     this.name = 'DescriptorError';
   }

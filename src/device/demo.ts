@@ -53,7 +53,14 @@ export async function runDemo(req: DemoRequest): Promise<DemoSummary> {
 
   req.note(`1/4 training LE on Yin-Yang (seed ${req.seed}) -> ${model}`);
   const trained = await runClassifierTraining({
-    task: 'yinyang', seed: req.seed, dataSeed: 0, out: model, runDir: join(dir, `yinyang-seed${req.seed}`), quiet: req.quiet, resume: true, note: req.note,
+    task: 'yinyang',
+    seed: req.seed,
+    dataSeed: 0,
+    out: model,
+    runDir: join(dir, `yinyang-seed${req.seed}`),
+    quiet: req.quiet,
+    resume: true,
+    note: req.note,
   });
   const tTrain = since(t0);
 
@@ -77,10 +84,23 @@ export async function runDemo(req: DemoRequest): Promise<DemoSummary> {
     if (hil.equal) await withBoard(board.port, connect, (c) => c.confirm());
     const tCompare = since(t3);
     return {
-      task: 'yinyang', seed: req.seed, profile: req.profile, floatTestAccuracy: trained.testAccuracy,
-      boardAccuracy: hil.accuracy, emulatorAccuracy: hil.emulatorAccuracy, outputsSha256: hil.outputsSha256, equal: hil.equal, baud: req.baud,
+      task: 'yinyang',
+      seed: req.seed,
+      profile: req.profile,
+      floatTestAccuracy: trained.testAccuracy,
+      boardAccuracy: hil.accuracy,
+      emulatorAccuracy: hil.emulatorAccuracy,
+      outputsSha256: hil.outputsSha256,
+      equal: hil.equal,
+      baud: req.baud,
       artefacts: { model, runDir: trained.runDir, descriptor, boardFlash: flash },
-      deploy: { slot: deployed.slot, bytes: deployed.bytes, sha256: deployed.sha256, uploadSeconds: deployed.uploadSeconds, bytesPerSecond: deployed.bytesPerSecond },
+      deploy: {
+        slot: deployed.slot,
+        bytes: deployed.bytes,
+        sha256: deployed.sha256,
+        uploadSeconds: deployed.uploadSeconds,
+        bytesPerSecond: deployed.bytesPerSecond,
+      },
       hil: { samples: hil.samples, mismatches: hil.mismatches, firstMismatch: hil.firstMismatch, stepsPerSecond: hil.stepsPerSecond },
       seconds: { train: tTrain, compile: tCompile, deploy: tDeploy, compare: tCompare, total: since(t0) },
     };

@@ -62,7 +62,9 @@ export interface DeployResult {
 export function checkFitsBoard(info: BoardInfo, bytes: Uint8Array, path: string, port: string): void {
   const version = imageFormatVersion(bytes);
   if (version !== null && !info.formats.includes(version)) {
-    throw new GlekitError(`port ${port}: deploy ${path}: descriptor format version ${version} is not one the board's firmware (${info.firmware}) reads (${info.formats.join(', ')})`);
+    throw new GlekitError(
+      `port ${port}: deploy ${path}: descriptor format version ${version} is not one the board's firmware (${info.firmware}) reads (${info.formats.join(', ')})`,
+    );
   }
   if (bytes.length > info.slotSize) {
     throw new GlekitError(`port ${port}: deploy ${path}: the descriptor has ${bytes.length} bytes, the board's slots hold ${info.slotSize}`);
@@ -77,12 +79,19 @@ export function checkCalibratedFor(info: BoardInfo, headerInfo: Record<string, u
   const bc = headerInfo.boardCalibration as { board?: unknown } | undefined;
   if (bc === undefined || bc === null || typeof bc.board !== 'string') return;
   if (bc.board !== info.boardId) {
-    throw new GlekitError(`port ${port}: deploy ${path}: the descriptor carries the trim codes of board ${bc.board}, this board is ${info.boardId}: compile it with this board's calibration (glekit calibrate --port ${port} ...)`);
+    throw new GlekitError(
+      `port ${port}: deploy ${path}: the descriptor carries the trim codes of board ${bc.board}, this board is ${info.boardId}: compile it with this board's calibration (glekit calibrate --port ${port} ...)`,
+    );
   }
 }
 
-export async function deployDescriptor(client: BoardClient, path: string, bytes: Uint8Array, mode: 'test' | 'permanent',
-  onProgress?: (p: UploadProgress) => void): Promise<DeployResult> {
+export async function deployDescriptor(
+  client: BoardClient,
+  path: string,
+  bytes: Uint8Array,
+  mode: 'test' | 'permanent',
+  onProgress?: (p: UploadProgress) => void,
+): Promise<DeployResult> {
   const info = await client.info();
   checkFitsBoard(info, bytes, path, client.port);
   const d = decodeDescriptor(bytes, path);
@@ -106,8 +115,13 @@ export async function deployDescriptor(client: BoardClient, path: string, bytes:
   const state = await client.activate(slot, mode === 'permanent');
   const seconds = upload.ms / 1000;
   return {
-    ...base, slot, resumedFrom: upload.resumedFrom, uploadSeconds: seconds,
-    bytesPerSecond: (bytes.length - upload.resumedFrom) / Math.max(seconds, 1e-9), alreadyRunning: false, state,
+    ...base,
+    slot,
+    resumedFrom: upload.resumedFrom,
+    uploadSeconds: seconds,
+    bytesPerSecond: (bytes.length - upload.resumedFrom) / Math.max(seconds, 1e-9),
+    alreadyRunning: false,
+    state,
   };
 }
 

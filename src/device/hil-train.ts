@@ -56,12 +56,22 @@ export interface RecordedBatch {
  */
 export function phiPrimeFromRate(phi: ActivationName, r: number, eps: number): number {
   switch (phi) {
-    case 'linear': return 1;
-    case 'hardSigmoid': return r > eps && r < 1 - eps ? 1 : 0;
-    case 'relu': return r > eps ? 1 : 0;
-    case 'sigmoid': { const c = Math.min(1, Math.max(0, r)); return c * (1 - c); }
-    case 'tanh': { const c = Math.min(1, Math.max(-1, r)); return 1 - c * c; }
-    case 'softplus': return 1 - Math.exp(-Math.max(0, r));
+    case 'linear':
+      return 1;
+    case 'hardSigmoid':
+      return r > eps && r < 1 - eps ? 1 : 0;
+    case 'relu':
+      return r > eps ? 1 : 0;
+    case 'sigmoid': {
+      const c = Math.min(1, Math.max(0, r));
+      return c * (1 - c);
+    }
+    case 'tanh': {
+      const c = Math.min(1, Math.max(-1, r));
+      return 1 - c * c;
+    }
+    case 'softplus':
+      return 1 - Math.exp(-Math.max(0, r));
   }
 }
 
@@ -70,10 +80,20 @@ export function phiPrimeFromRate(phi: ActivationName, r: number, eps: number): n
  * layer, summed over the learning window's steps, as the engine's grad* arrays (descent
  * direction is minus these). `x` is batch x nIn0 (held input), `y` batch x nOut one-hot.
  */
-export function hostGradients(net: HostNetwork, params: readonly LayerParameters[], x: ArrayLike<number>, y: ArrayLike<number>,
-  rec: RecordedBatch, settleSteps: number, eps: readonly number[] = []): { gW: Float64Array[]; gb: Float64Array[] } {
-  const B = rec.batch, T = rec.steps, L = params.length;
-  const nOut = params.map((p) => p.outputSize), nIn = params.map((p) => p.inputSize);
+export function hostGradients(
+  net: HostNetwork,
+  params: readonly LayerParameters[],
+  x: ArrayLike<number>,
+  y: ArrayLike<number>,
+  rec: RecordedBatch,
+  settleSteps: number,
+  eps: readonly number[] = [],
+): { gW: Float64Array[]; gb: Float64Array[] } {
+  const B = rec.batch,
+    T = rec.steps,
+    L = params.length;
+  const nOut = params.map((p) => p.outputSize),
+    nIn = params.map((p) => p.inputSize);
   const gW = params.map((p) => new Float64Array(p.inputSize * p.outputSize));
   const gb = params.map((p) => new Float64Array(p.outputSize));
   let rpPrev = nOut.map((n) => new Float64Array(B * n));
@@ -98,7 +118,9 @@ export function hostGradients(net: HostNetwork, params: readonly LayerParameters
     const ebNext = nIn.map((n) => new Float64Array(B * n));
     const inWindow = t >= settleSteps;
     for (let l = 0; l < L; l++) {
-      const no = nOut[l], ni = nIn[l], W = params[l].weights;
+      const no = nOut[l],
+        ni = nIn[l],
+        W = params[l].weights;
       const incoming = l === top ? topErr : ebPrev[l + 1];
       for (let b = 0; b < B; b++) {
         for (let j = 0; j < no; j++) {
@@ -132,34 +154,42 @@ export function hostGradients(net: HostNetwork, params: readonly LayerParameters
         }
       }
     }
-    rPrev = rNow; rpPrev = rpNow; ebPrev = ebNext;
+    rPrev = rNow;
+    rpPrev = rpNow;
+    ebPrev = ebNext;
   }
   return { gW, gb };
 }
 
 /** Where the board's recorded codes go in real values: digital (codes x 2^-F) or analog (INFO's adc and ranges). */
 export function statesToValues(d: Descriptor, states: ArrayLike<number>, count: number, analog: AnalogInfo | null): RecordedBatch {
-  const n = d.network, T = n.presentation.stepsPerSample;
+  const n = d.network,
+    T = n.presentation.stepsPerSample;
   const perStep = n.layers.reduce((a, l) => a + 2 * l.nOut, 0);
   if (states.length !== count * T * perStep) throw new GlekitError(`the board recorded ${states.length} state words, expected ${count * T * perStep}`);
-  const u: Float64Array[] = [], r: Float64Array[] = [];
+  const u: Float64Array[] = [],
+    r: Float64Array[] = [];
   let offset = 0;
   n.layers.forEach((layer, l) => {
     const no = layer.nOut;
-    const uu = new Float64Array(count * T * no), rr = new Float64Array(count * T * no);
+    const uu = new Float64Array(count * T * no),
+      rr = new Float64Array(count * T * no);
     const range = analog === null ? null : analog.ranges[l];
     if (analog !== null && range === undefined) throw new GlekitError(`the board's INFO analog has no range for layer ${l}`);
     for (let s = 0; s < count; s++) {
       for (let t = 0; t < T; t++) {
-        const from = (s * T + t) * perStep + offset, to = (s * T + t) * no;
+        const from = (s * T + t) * perStep + offset,
+          to = (s * T + t) * no;
         for (let j = 0; j < no; j++) {
-          const cu = states[from + j], cr = states[from + no + j];
+          const cu = states[from + j],
+            cr = states[from + no + j];
           uu[to + j] = analog === null ? cu * layer.membraneFormat.lsb : adcValue(analog.adc, cu, range!);
           rr[to + j] = analog === null ? cr * layer.rateFormat.lsb : adcValue(analog.adc, cr, range!);
         }
       }
     }
-    u.push(uu); r.push(rr);
+    u.push(uu);
+    r.push(rr);
     offset += 2 * no;
   });
   return { batch: count, steps: T, u, r };
@@ -257,7 +287,9 @@ interface Checkpoint {
 function readCheckpoint(path: string, model: ModelFile): Checkpoint | null {
   if (!existsSync(path)) return null;
   let c: Checkpoint;
-  try { c = JSON.parse(readFileSync(path, 'utf8')) as Checkpoint; } catch (err) {
+  try {
+    c = JSON.parse(readFileSync(path, 'utf8')) as Checkpoint;
+  } catch (err) {
     throw new GlekitError(`${path}: the checkpoint is truncated or not JSON (${(err as Error).message})`);
   }
   if (c.format !== 'glekit-hil-checkpoint') throw new GlekitError(`${path}: not a hil train checkpoint`);
@@ -268,7 +300,10 @@ function readCheckpoint(path: string, model: ModelFile): Checkpoint | null {
 /** The model with these parameters (weights, biases; time constants as they were). */
 export function withParameters(model: ModelFile, params: readonly LayerParameters[], extra: Record<string, unknown> = {}): ModelFile {
   return makeModelFile({
-    tool: model.tool, task: model.task, presentation: model.presentation, metrics: model.metrics,
+    tool: model.tool,
+    task: model.task,
+    presentation: model.presentation,
+    metrics: model.metrics,
     training: { ...model.training, ...extra },
     network: { ...model.network, layers: params.map(layerToModel) },
   });
@@ -297,15 +332,29 @@ function firstN(split: ClassificationSplit, n: number | undefined): Classificati
 }
 
 /** One training batch: RUN with record on the board, the host's LE update, the optimizer step. Returns the batch's correct count. */
-async function learnBatch(client: BoardClient, host: Network, net: HostNetwork, d: Descriptor, analog: AnalogInfo | null,
-  train: ClassificationSplit, idx: ArrayLike<number>, x: Float64Array, y: Float64Array): Promise<number> {
-  const B = idx.length, n = train.inputSize, nOut = host.outputSize;
+async function learnBatch(
+  client: BoardClient,
+  host: Network,
+  net: HostNetwork,
+  d: Descriptor,
+  analog: AnalogInfo | null,
+  train: ClassificationSplit,
+  idx: ArrayLike<number>,
+  x: Float64Array,
+  y: Float64Array,
+): Promise<number> {
+  const B = idx.length,
+    n = train.inputSize,
+    nOut = host.outputSize;
   const inputs = new Float32Array(B * n);
   const labels = new Uint8Array(B);
   y.fill(0);
   for (let b = 0; b < B; b++) {
     const s = idx[b];
-    for (let i = 0; i < n; i++) { inputs[b * n + i] = train.inputs[s * n + i]; x[b * n + i] = train.inputs[s * n + i]; }
+    for (let i = 0; i < n; i++) {
+      inputs[b * n + i] = train.inputs[s * n + i];
+      x[b * n + i] = train.inputs[s * n + i];
+    }
     labels[b] = train.labels[s];
     y[b * nOut + labels[b]] = 1;
   }
@@ -314,7 +363,11 @@ async function learnBatch(client: BoardClient, host: Network, net: HostNetwork, 
   const rec = statesToValues(d, out.states, B, analog);
   const params = host.layers.map((l) => l.toParameters());
   const { gW, gb } = hostGradients(net, params, x, y, rec, d.network.presentation.settleSteps, rateTolerance(d, analog));
-  host.layers.forEach((l, i) => { l.gradWeights.set(gW[i]); if (l.gradBias !== null) l.gradBias.set(gb[i]); l.gradTauM.fill(0); });
+  host.layers.forEach((l, i) => {
+    l.gradWeights.set(gW[i]);
+    if (l.gradBias !== null) l.gradBias.set(gb[i]);
+    l.gradTauM.fill(0);
+  });
   host.applyGradients();
   return argmaxCorrect(out.y, labels, 0, B, nOut);
 }
@@ -323,7 +376,11 @@ async function learnBatch(client: BoardClient, host: Network, net: HostNetwork, 
  * The board back to the best image: MCUboot's revert when the other slot still holds it
  * (revertBoard, then confirmed), else (the epoch's uploads wrote over its slot) by upload.
  */
-async function backToBest(client: BoardClient, bestBytes: Uint8Array, upload: (b: Uint8Array, mode: 'permanent') => Promise<void>): Promise<'reset' | 'activate' | 'redeploy'> {
+async function backToBest(
+  client: BoardClient,
+  bestBytes: Uint8Array,
+  upload: (b: Uint8Array, mode: 'permanent') => Promise<void>,
+): Promise<'reset' | 'activate' | 'redeploy'> {
   const state = await client.state();
   const other = state.slots.find((s) => s.slot !== state.active);
   if (other !== undefined && other.hash !== null && other.bootable && Buffer.from(other.hash).toString('hex') === imageSha256(bestBytes)) {
@@ -335,29 +392,109 @@ async function backToBest(client: BoardClient, bestBytes: Uint8Array, upload: (b
   return 'redeploy';
 }
 
-export async function hilTrain(req: HilTrainRequest): Promise<HilTrainSummary> {
-  const t0 = performance.now();
-  const note = req.note ?? (() => {});
-  const model = req.model;
-  checkHostUpdateApplies(model, req.modelPath);
-  if (model.task !== req.task) throw new GlekitError(`${req.modelPath}: a model of task "${model.task}", not "${req.task}"`);
-  if (model.presentation.mode !== 'static') throw new GlekitError('hil train: only held-sample (static) presentations for now');
+/** What an epoch leaves behind for --resume: parameters, epoch, best and initial accuracies, history. */
+function writeCheckpoint(
+  req: HilTrainRequest,
+  model: ModelFile,
+  host: Network,
+  e: { epoch: number; bestAcc: number; initialVal: number; initialTest: number; history: HilEpoch[] },
+): void {
+  const cp: Checkpoint = {
+    format: 'glekit-hil-checkpoint',
+    modelHash: model.contentHash,
+    task: req.task,
+    epoch: e.epoch,
+    bestValidationAccuracy: e.bestAcc,
+    initialValidationAccuracy: e.initialVal,
+    initialTestAccuracy: e.initialTest,
+    history: e.history,
+    layers: host.layers.map((l) => ({ weights: Array.from(l.weights), bias: l.bias === null ? null : Array.from(l.bias) })),
+  };
+  writeFileAtomic(req.checkpoint, JSON.stringify(cp));
+}
+
+interface RunTotals {
+  batches: number;
+  initialVal: number;
+  initialTest: number;
+  bestAcc: number;
+  testAccuracy: number;
+  history: HilEpoch[];
+  uploads: { count: number; seconds: number; compileSeconds: number; bytes: number };
+  resumedFrom: number;
+  t0: number;
+}
+
+function hilSummary(req: HilTrainRequest, model: ModelFile, host: Network, boardId: string, analog: boolean, r: RunTotals): HilTrainSummary {
+  const out = withParameters(
+    model,
+    host.layers.map((l) => l.toParameters()),
+    {
+      hilTrain: {
+        board: boardId,
+        task: req.task,
+        epochs: req.epochs,
+        lr: req.lr,
+        batchSize: req.batchSize,
+        bestValidationAccuracy: r.bestAcc,
+        testAccuracy: r.testAccuracy,
+      },
+    },
+  );
+  return {
+    port: req.port,
+    board: boardId,
+    analog,
+    task: req.task,
+    epochs: req.epochs,
+    lr: req.lr,
+    batchSize: req.batchSize,
+    trainSamplesPerEpoch: r.batches * req.batchSize,
+    initialValidationAccuracy: r.initialVal,
+    initialTestAccuracy: r.initialTest,
+    bestValidationAccuracy: r.bestAcc,
+    testAccuracy: r.testAccuracy,
+    history: r.history,
+    upload: {
+      count: r.uploads.count,
+      bytes: r.uploads.count === 0 ? 0 : r.uploads.bytes / r.uploads.count,
+      meanSeconds: r.uploads.seconds / Math.max(1, r.uploads.count),
+      meanCompileSeconds: r.uploads.compileSeconds / Math.max(1, r.uploads.count),
+    },
+    resumedFrom: r.resumedFrom,
+    seconds: (performance.now() - r.t0) / 1000,
+    checkpoint: req.checkpoint,
+    model: out,
+  };
+}
+
+/** Everything a run holds before it reaches the board: the host network, the data, the image builder. */
+function hilSetup(req: HilTrainRequest, model: ModelFile) {
   const profile = loadProfile(req.profile);
   const spec = modelToSpec(model, 'float64');
   const trained = (typeof model.training.learning === 'object' && model.training.learning !== null ? model.training.learning : {}) as Partial<LearningSetup>;
   const learning: LearningSetup = { ...DEFAULT_LEARNING, ...trained, lr: req.lr, learnTauM: false };
   const host = new Network(spec, { batch: 1, learning });
-  const net: HostNetwork = { beta: model.network.beta, loss: model.network.loss as 'ce' | 'mse', phi: model.network.layers.map((l) => l.phi as ActivationName) };
+  const net: HostNetwork = {
+    beta: model.network.beta,
+    loss: model.network.loss as 'ce' | 'mse',
+    phi: model.network.layers.map((l) => l.phi as ActivationName),
+  };
   const dataSeed = req.dataSeed ?? (typeof model.training.dataSeed === 'number' ? model.training.dataSeed : 0);
   const data = loadClassificationTask(req.task, dataSeed);
-  const train = data.train, validation = firstN(data.validation, req.validationLimit), test = firstN(data.test, req.testLimit);
+  const train = data.train,
+    validation = firstN(data.validation, req.validationLimit),
+    test = firstN(data.test, req.testLimit);
   const perEpoch = Math.min(train.count, req.trainLimit ?? train.count);
   const batches = Math.floor(perEpoch / req.batchSize);
   if (batches === 0) throw new GlekitError(`batch size ${req.batchSize} is larger than the ${perEpoch} training samples per epoch`);
 
   const params = (): LayerParameters[] => host.layers.map((l) => l.toParameters());
   const setParams = (p: { weights: ArrayLike<number>; bias: ArrayLike<number> | null }[]): void => {
-    host.layers.forEach((l, i) => { l.weights.set(p[i].weights); if (l.bias !== null && p[i].bias !== null) l.bias.set(p[i].bias!); });
+    host.layers.forEach((l, i) => {
+      l.weights.set(p[i].weights);
+      if (l.bias !== null && p[i].bias !== null) l.bias.set(p[i].bias!);
+    });
   };
   const snapshot = (): { weights: Float64Array; bias: Float64Array | null }[] =>
     host.layers.map((l) => ({ weights: Float64Array.from(l.weights), bias: l.bias === null ? null : Float64Array.from(l.bias) }));
@@ -371,10 +508,26 @@ export async function hilTrain(req: HilTrainRequest): Promise<HilTrainSummary> {
     return { bytes, d: decodeDescriptor(bytes, 'hil image') };
   };
 
+  return { host, net, train, validation, test, batches, params, setParams, snapshot, uploads, build };
+}
+
+export async function hilTrain(req: HilTrainRequest): Promise<HilTrainSummary> {
+  const t0 = performance.now();
+  const note = req.note ?? (() => {});
+  const model = req.model;
+  checkHostUpdateApplies(model, req.modelPath);
+  if (model.task !== req.task) throw new GlekitError(`${req.modelPath}: a model of task "${model.task}", not "${req.task}"`);
+  if (model.presentation.mode !== 'static') throw new GlekitError('hil train: only held-sample (static) presentations for now');
+  const { host, net, train, validation, test, batches, setParams, snapshot, uploads, build } = hilSetup(req, model);
+
   return withBoard(req.port, req.connect ?? {}, async (client) => {
     const upload = async (bytes: Uint8Array, mode: 'test' | 'permanent'): Promise<void> => {
       const r = await deployDescriptor(client, 'hil image', bytes, mode);
-      if (!r.alreadyRunning) { uploads.count++; uploads.seconds += r.uploadSeconds; uploads.bytes += r.bytes; }
+      if (!r.alreadyRunning) {
+        uploads.count++;
+        uploads.seconds += r.uploadSeconds;
+        uploads.bytes += r.bytes;
+      }
     };
     const ck = req.resume ? readCheckpoint(req.checkpoint, model) : null;
     if (ck !== null) setParams(ck.layers);
@@ -388,12 +541,16 @@ export async function hilTrain(req: HilTrainRequest): Promise<HilTrainSummary> {
     let bestAcc: number, initialVal: number, initialTest: number;
     const history: HilEpoch[] = ck?.history.slice() ?? [];
     if (ck !== null) {
-      bestAcc = ck.bestValidationAccuracy; initialVal = ck.initialValidationAccuracy; initialTest = ck.initialTestAccuracy;
+      bestAcc = ck.bestValidationAccuracy;
+      initialVal = ck.initialValidationAccuracy;
+      initialTest = ck.initialTestAccuracy;
       note(`resuming after epoch ${ck.epoch} (best validation ${(100 * bestAcc).toFixed(1)} %)`);
     } else {
       initialVal = bestAcc = await boardAccuracy(client, best.d, validation);
       initialTest = await boardAccuracy(client, best.d, test);
-      note(`board ${info.boardId}${analog === null ? '' : ' (analog)'}: before training validation ${(100 * initialVal).toFixed(1)} %, test ${(100 * initialTest).toFixed(1)} %`);
+      note(
+        `board ${info.boardId}${analog === null ? '' : ' (analog)'}: before training validation ${(100 * initialVal).toFixed(1)} %, test ${(100 * initialTest).toFixed(1)} %`,
+      );
     }
     const startEpoch = ck?.epoch ?? 0;
     const nOut = model.network.layers[model.network.layers.length - 1].outputSize;
@@ -412,35 +569,46 @@ export async function hilTrain(req: HilTrainRequest): Promise<HilTrainSummary> {
       }
       // the epoch's image runs as a test: confirmed only if held-out accuracy did not fall
       const val = await boardAccuracy(client, current.d, validation);
-      let decision: HilEpoch['decision'], revertHow: HilEpoch['revertHow'] = null;
+      let decision: HilEpoch['decision'],
+        revertHow: HilEpoch['revertHow'] = null;
       if (val >= bestAcc) {
         await client.confirm();
-        bestAcc = val; best = current; bestParams = snapshot(); decision = 'confirmed';
+        bestAcc = val;
+        best = current;
+        bestParams = snapshot();
+        decision = 'confirmed';
       } else {
         decision = 'reverted';
         revertHow = await backToBest(client, best.bytes, upload);
         setParams(bestParams);
         current = best;
       }
-      const rec: HilEpoch = { epoch: epoch + 1, trainAccuracy: correct / (batches * req.batchSize), validationAccuracy: val, decision, revertHow,
-        uploads: uploads.count - uploadsBefore, seconds: (performance.now() - te) / 1000 };
-      history.push(rec);
-      note(`epoch ${epoch + 1}/${req.epochs}: train ${(100 * rec.trainAccuracy).toFixed(1)} %, validation ${(100 * val).toFixed(1)} % -> ${decision}${revertHow ? ` (${revertHow})` : ''}, ${rec.uploads} uploads, ${rec.seconds.toFixed(1)} s`);
-      const cp: Checkpoint = {
-        format: 'glekit-hil-checkpoint', modelHash: model.contentHash, task: req.task, epoch: epoch + 1, bestValidationAccuracy: bestAcc,
-        initialValidationAccuracy: initialVal, initialTestAccuracy: initialTest, history,
-        layers: host.layers.map((l) => ({ weights: Array.from(l.weights), bias: l.bias === null ? null : Array.from(l.bias) })),
+      const rec: HilEpoch = {
+        epoch: epoch + 1,
+        trainAccuracy: correct / (batches * req.batchSize),
+        validationAccuracy: val,
+        decision,
+        revertHow,
+        uploads: uploads.count - uploadsBefore,
+        seconds: (performance.now() - te) / 1000,
       };
-      writeFileAtomic(req.checkpoint, JSON.stringify(cp));
+      history.push(rec);
+      note(
+        `epoch ${epoch + 1}/${req.epochs}: train ${(100 * rec.trainAccuracy).toFixed(1)} %, validation ${(100 * val).toFixed(1)} % -> ${decision}${revertHow ? ` (${revertHow})` : ''}, ${rec.uploads} uploads, ${rec.seconds.toFixed(1)} s`,
+      );
+      writeCheckpoint(req, model, host, { epoch: epoch + 1, bestAcc, initialVal, initialTest, history });
     }
     const testAccuracy = await boardAccuracy(client, current.d, test);
-    const out = withParameters(model, params(), { hilTrain: { board: info.boardId, task: req.task, epochs: req.epochs, lr: req.lr, batchSize: req.batchSize, bestValidationAccuracy: bestAcc, testAccuracy } });
-    return {
-      port: req.port, board: info.boardId, analog: analog !== null, task: req.task, epochs: req.epochs, lr: req.lr, batchSize: req.batchSize,
-      trainSamplesPerEpoch: batches * req.batchSize, initialValidationAccuracy: initialVal, initialTestAccuracy: initialTest,
-      bestValidationAccuracy: bestAcc, testAccuracy, history,
-      upload: { count: uploads.count, bytes: uploads.count === 0 ? 0 : uploads.bytes / uploads.count, meanSeconds: uploads.seconds / Math.max(1, uploads.count), meanCompileSeconds: uploads.compileSeconds / Math.max(1, uploads.count) },
-      resumedFrom: ck?.epoch ?? 0, seconds: (performance.now() - t0) / 1000, checkpoint: req.checkpoint, model: out,
-    };
+    return hilSummary(req, model, host, info.boardId, analog !== null, {
+      batches,
+      initialVal,
+      initialTest,
+      bestAcc,
+      testAccuracy,
+      history,
+      uploads,
+      resumedFrom: ck?.epoch ?? 0,
+      t0,
+    });
   });
 }

@@ -4,11 +4,29 @@
  */
 export { checkBoardRuns, deviceTarget, imageSha256, sampleCodes } from './target.js';
 export {
-  checkFitsBoard, connectBoard, deployDescriptor, hilCompare, revertBoard, withBoard,
-  type ConnectOptions, type DeployResult, type HilCompareRequest, type HilCompareSummary,
+  checkFitsBoard,
+  connectBoard,
+  deployDescriptor,
+  hilCompare,
+  revertBoard,
+  withBoard,
+  type ConnectOptions,
+  type DeployResult,
+  type HilCompareRequest,
+  type HilCompareSummary,
 } from './deploy.js';
 export { formatDemo, runDemo, type DemoRequest, type DemoSummary } from './demo.js';
 export {
-  checkHostUpdateApplies, hilTrain, hostGradients, phiPrimeFromRate, rateTolerance, statesToValues, withParameters,
-  type HilEpoch, type HilTrainRequest, type HilTrainSummary, type HostNetwork, type RecordedBatch,
+  checkHostUpdateApplies,
+  hilTrain,
+  hostGradients,
+  phiPrimeFromRate,
+  rateTolerance,
+  statesToValues,
+  withParameters,
+  type HilEpoch,
+  type HilTrainRequest,
+  type HilTrainSummary,
+  type HostNetwork,
+  type RecordedBatch,
 } from './hil-train.js';

@@ -37,13 +37,22 @@ export async function checkBoardRuns(client: BoardClient, bytes: Uint8Array, wha
   const slot = state.slots.find((s) => s.slot === state.active);
   if (slot === undefined) throw new GlekitError(`port ${client.port}: the board runs no image; deploy ${what} first`);
   const have = slot.hash === null ? 'none' : Buffer.from(slot.hash).toString('hex');
-  if (have !== want) throw new GlekitError(`port ${client.port}: the board runs image sha256:${have.slice(0, 16)}... in slot ${slot.slot}, not ${what} (sha256:${want.slice(0, 16)}...); deploy it first`);
+  if (have !== want)
+    throw new GlekitError(
+      `port ${client.port}: the board runs image sha256:${have.slice(0, 16)}... in slot ${slot.slot}, not ${what} (sha256:${want.slice(0, 16)}...); deploy it first`,
+    );
 }
 
 export function deviceTarget(client: BoardClient, d: Descriptor, label = `device (${client.port})`): Target {
-  return codesTarget(d, 'device', label, async (stimulus, record) => {
-    const x = sampleCodes(d, stimulus.inputs, stimulus.count, stimulus.inputSize);
-    const result = await client.runSamples(x, { record });
-    return { codes: result.y, states: result.states === undefined ? null : Float64Array.from(result.states) };
-  }, async () => client.close());
+  return codesTarget(
+    d,
+    'device',
+    label,
+    async (stimulus, record) => {
+      const x = sampleCodes(d, stimulus.inputs, stimulus.count, stimulus.inputSize);
+      const result = await client.runSamples(x, { record });
+      return { codes: result.y, states: result.states === undefined ? null : Float64Array.from(result.states) };
+    },
+    async () => client.close(),
+  );
 }

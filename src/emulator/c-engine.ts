@@ -53,7 +53,9 @@ function withScratch<T>(fn: (dir: string) => T): T {
 /** The C engine's read-out codes per sample (count x outputSize), as runPresentation returns them. */
 export function runPresentationC(descriptorBytes: Uint8Array, stepInputs: Int32Array, outputSize: number): Float64Array {
   return withScratch((dir) => {
-    const d = join(dir, 'net.gled'), i = join(dir, 'in.bin'), o = join(dir, 'out.bin');
+    const d = join(dir, 'net.gled'),
+      i = join(dir, 'in.bin'),
+      o = join(dir, 'out.bin');
     writeFileSync(d, descriptorBytes);
     writeFileSync(i, le32(stepInputs));
     runHost(['run', d, i, o], 'run');
@@ -76,7 +78,9 @@ export function traceC(jobs: readonly TraceJob[]): Int32Array[] {
   return withScratch((dir) => {
     const args = ['trace'];
     jobs.forEach((job, k) => {
-      const d = join(dir, `${k}.gled`), i = join(dir, `${k}.in`), o = join(dir, `${k}.out`);
+      const d = join(dir, `${k}.gled`),
+        i = join(dir, `${k}.in`),
+        o = join(dir, `${k}.out`);
       writeFileSync(d, job.bytes);
       writeFileSync(i, le32(job.stepInputs));
       args.push(d, i, o);

@@ -71,7 +71,9 @@ function requant(v: number, k: number, f: FixedFormat, counter: Float64Array, sl
 
 function runtimeOf(l: DescriptorLayer, inputFormat: FixedFormat): Runtime {
   const depth = l.delay + 1;
-  const fw = l.weightFormat.fracBits, fx = inputFormat.fracBits, fu = l.membraneFormat.fracBits;
+  const fw = l.weightFormat.fracBits,
+    fx = inputFormat.fracBits,
+    fu = l.membraneFormat.fracBits;
   const biasMul = pow2(fw + fx - l.biasFormat.fracBits);
   const biasAligned = new Float64Array(l.nOut);
   for (let i = 0; i < l.nOut; i++) biasAligned[i] = l.bias[i] * biasMul;
@@ -191,12 +193,21 @@ export class FixedEngine {
         dst = above.ring;
         dstOff = above.head * above.nIn;
       }
-      const W = L.weights, ba = L.biasAligned, u = L.u, ovf = L.overflow;
-      const alpha = L.alpha, rho = L.rho, aOne = L.alphaOne, rOne = L.rhoOne;
+      const W = L.weights,
+        ba = L.biasAligned,
+        u = L.u,
+        ovf = L.overflow;
+      const alpha = L.alpha,
+        rho = L.rho,
+        aOne = L.alphaOne,
+        rOne = L.rhoOne;
       for (let i = 0; i < L.nOut; i++) {
         // four partial sums: each is bounded by the same 2^52 as the whole, so all stay exact
         const wBase = i * nIn;
-        let a0 = ba[i], a1 = 0, a2 = 0, a3 = 0;
+        let a0 = ba[i],
+          a1 = 0,
+          a2 = 0,
+          a3 = 0;
         let j = 0;
         for (; j + 3 < nIn; j += 4) {
           a0 += W[wBase + j] * src[srcOff + j];
@@ -243,10 +254,15 @@ export class FixedEngine {
  * inputSize codes, each step reading its own row. Returns
  * the read-out codes, count x outputSize (exact integers; sums can pass 2^31).
  */
-export function runPresentation(engine: FixedEngine, stepInputs: Int32Array, count: number,
-  onStep?: (sample: number, step: number, engine: FixedEngine) => void): Float64Array {
+export function runPresentation(
+  engine: FixedEngine,
+  stepInputs: Int32Array,
+  count: number,
+  onStep?: (sample: number, step: number, engine: FixedEngine) => void,
+): Float64Array {
   const p = engine.descriptor.network.presentation;
-  const nIn = engine.inputSize, nOut = engine.outputSize;
+  const nIn = engine.inputSize,
+    nOut = engine.outputSize;
   const perSample = p.stepsPerSample * nIn;
   if (stepInputs.length !== count * perSample) {
     throw new RangeError(`runPresentation: ${stepInputs.length} input codes for ${count} samples of ${p.stepsPerSample} x ${nIn}`);
@@ -257,7 +273,9 @@ export function runPresentation(engine: FixedEngine, stepInputs: Int32Array, cou
   // every step reads its own row of step inputs, so fill has nothing to do
   const presenter: Presenter = {
     fill: () => {},
-    step: (t) => { engine.step(stepInputs, sample * perSample + t * nIn); },
+    step: (t) => {
+      engine.step(stepInputs, sample * perSample + t * nIn);
+    },
     output: () => engine.output,
   };
   const each = onStep === undefined ? undefined : (t: number): void => onStep(sample, t, engine);

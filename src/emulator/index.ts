@@ -4,6 +4,15 @@
  */
 export { FixedEngine, runPresentation, type OverflowCounts } from './engine.js';
 export {
-  benchC, cEngineAvailable, cHostPath, checkC, infoC, runPresentationC, traceC, traceTs, type CFootprint, type TraceJob,
+  benchC,
+  cEngineAvailable,
+  cHostPath,
+  checkC,
+  infoC,
+  runPresentationC,
+  traceC,
+  traceTs,
+  type CFootprint,
+  type TraceJob,
 } from './c-engine.js';
 export { randomDescriptor, randomInputs, type RandomDescriptorOptions } from './random.js';

@@ -8,7 +8,15 @@
 import type { Rng } from '../util/rng.js';
 import type { FixedFormat } from '../fixed/index.js';
 import {
-  DESCRIPTOR_VERSION, DescriptorError, LIMITS, formatFromParts, validateDescriptor, storedRange, type Descriptor, type DescriptorLayer, type Nonlinearity,
+  DESCRIPTOR_VERSION,
+  DescriptorError,
+  LIMITS,
+  formatFromParts,
+  validateDescriptor,
+  storedRange,
+  type Descriptor,
+  type DescriptorLayer,
+  type Nonlinearity,
 } from '../descriptor/index.js';
 
 export interface RandomDescriptorOptions {
@@ -43,7 +51,8 @@ function activationFormat(rng: Rng): FixedFormat {
 
 function randomLayer(rng: Rng, nIn: number, nOut: number, xf: FixedFormat, maxDelay: number): DescriptorLayer {
   const weightFormat = randomFormat(rng, between(rng, 2, LIMITS.weightWidth), between(rng, -4, 16), true);
-  const fw = weightFormat.fracBits, fx = xf.fracBits;
+  const fw = weightFormat.fracBits,
+    fx = xf.fracBits;
   const fu = fw + fx - between(rng, 0, 24);
   const membraneFormat = randomFormat(rng, between(rng, 2, 32), fu, true);
   const driveFormat = randomFormat(rng, between(rng, 2, 32), fu, true);
@@ -66,7 +75,8 @@ function randomLayer(rng: Rng, nIn: number, nOut: number, xf: FixedFormat, maxDe
       nonlinearity = { kind: 'identity' };
     } else {
       const [pLo, pHi] = storedRange(prospectiveFormat);
-      let a = randomCode(rng, prospectiveFormat, 12), b = randomCode(rng, prospectiveFormat, 12);
+      let a = randomCode(rng, prospectiveFormat, 12),
+        b = randomCode(rng, prospectiveFormat, 12);
       if (a > b) [a, b] = [b, a];
       nonlinearity = { kind: 'clamp', lo: Math.max(pLo, a), hi: Math.min(pHi, b) };
     }
@@ -77,7 +87,10 @@ function randomLayer(rng: Rng, nIn: number, nOut: number, xf: FixedFormat, maxDe
     const table = new Int32Array(entries);
     for (let k = 0; k < entries; k++) table[k] = randomCode(rng, rateFormat, 10);
     const [pLo, pHi] = storedRange(prospectiveFormat);
-    const base = Math.max(-(2 ** 31), Math.min(2 ** 31 - 1, rng.uniform() < 0.5 ? randomCode(rng, prospectiveFormat, 10) : pLo + Math.floor(rng.uniform() * (pHi - pLo + 1))));
+    const base = Math.max(
+      -(2 ** 31),
+      Math.min(2 ** 31 - 1, rng.uniform() < 0.5 ? randomCode(rng, prospectiveFormat, 10) : pLo + Math.floor(rng.uniform() * (pHi - pLo + 1))),
+    );
     nonlinearity = { kind: 'table', base, shift: between(rng, 0, rng.uniform() < 0.8 ? 8 : LIMITS.tableShift), interpolate, table };
   }
   const weights = new Int16Array(nIn * nOut);
@@ -92,9 +105,24 @@ function randomLayer(rng: Rng, nIn: number, nOut: number, xf: FixedFormat, maxDe
     rho[i] = rng.uniform() < 0.3 ? Math.min(65535, 2 ** rhoFrac) : rng.int(65536);
   }
   return {
-    nIn, nOut, phi: 'random', delay: rng.uniform() < 0.5 ? 0 : between(rng, 0, maxDelay),
-    weightFormat, weights, biasFormat, bias, driveFormat, membraneFormat, prospectiveFormat, rateFormat,
-    alphaFrac, alpha, rhoFrac, rho, nonlinearity, placement: null,
+    nIn,
+    nOut,
+    phi: 'random',
+    delay: rng.uniform() < 0.5 ? 0 : between(rng, 0, maxDelay),
+    weightFormat,
+    weights,
+    biasFormat,
+    bias,
+    driveFormat,
+    membraneFormat,
+    prospectiveFormat,
+    rateFormat,
+    alphaFrac,
+    alpha,
+    rhoFrac,
+    rho,
+    nonlinearity,
+    placement: null,
   };
 }
 
@@ -131,11 +159,18 @@ function drawDescriptor(rng: Rng, opts: RandomDescriptorOptions): Descriptor {
   return {
     formatVersion: DESCRIPTOR_VERSION,
     header: {
-      tool: 'glekit random descriptor', profile: { name: 'random', hash: 'none' }, model: { hash: 'none', task: 'random' },
-      precision: 'random', info: {},
+      tool: 'glekit random descriptor',
+      profile: { name: 'random', hash: 'none' },
+      model: { hash: 'none', task: 'random' },
+      precision: 'random',
+      info: {},
     },
     network: {
-      dt: 0.1, dtSeconds: null, inputSize, outputSize: nIn, inputFormat,
+      dt: 0.1,
+      dtSeconds: null,
+      inputSize,
+      outputSize: nIn,
+      inputFormat,
       presentation: { mode: 'static', stepsPerSample: steps, settleSteps: rng.int(steps), readout: rng.uniform() < 0.5 ? 'last' : 'sum' },
       layers,
     },
@@ -152,7 +187,7 @@ export function randomInputs(rng: Rng, d: Descriptor, samples: number): Int32Arr
   const [lo, hi] = storedRange(n.inputFormat);
   for (let k = 0; k < out.length; k++) {
     const u = rng.uniform();
-    if (u < 0.03) out[k] = (rng.nextUint32() | 0);
+    if (u < 0.03) out[k] = rng.nextUint32() | 0;
     else if (u < 0.5) out[k] = lo + Math.floor(rng.uniform() * (hi - lo + 1));
     else out[k] = Math.max(lo, Math.min(hi, rng.int(64) - (n.inputFormat.signed ? 32 : 0)));
   }

@@ -31,23 +31,39 @@ const SOFTPLUS_THRESHOLD = 20;
 
 export function phiScalar(kind: ActivationName, x: number): number {
   switch (kind) {
-    case 'linear': return x;
-    case 'tanh': return Math.tanh(x);
-    case 'sigmoid': return 1 / (1 + Math.exp(-x));
-    case 'hardSigmoid': return x < 0 ? 0 : x > 1 ? 1 : x;
-    case 'relu': return x > 0 ? x : 0;
-    case 'softplus': return x > SOFTPLUS_THRESHOLD ? x : Math.log1p(Math.exp(x));
+    case 'linear':
+      return x;
+    case 'tanh':
+      return Math.tanh(x);
+    case 'sigmoid':
+      return 1 / (1 + Math.exp(-x));
+    case 'hardSigmoid':
+      return x < 0 ? 0 : x > 1 ? 1 : x;
+    case 'relu':
+      return x > 0 ? x : 0;
+    case 'softplus':
+      return x > SOFTPLUS_THRESHOLD ? x : Math.log1p(Math.exp(x));
   }
 }
 
 export function phiPrimeScalar(kind: ActivationName, x: number): number {
   switch (kind) {
-    case 'linear': return 1;
-    case 'tanh': { const t = Math.tanh(x); return 1 - t * t; }
-    case 'sigmoid': { const s = 1 / (1 + Math.exp(-x)); return s * (1 - s); }
-    case 'hardSigmoid': return x >= 0 && x <= 1 ? 1 : 0;
-    case 'relu': return x > 0 ? 1 : 0;
-    case 'softplus': return 1 / (1 + Math.exp(-x));
+    case 'linear':
+      return 1;
+    case 'tanh': {
+      const t = Math.tanh(x);
+      return 1 - t * t;
+    }
+    case 'sigmoid': {
+      const s = 1 / (1 + Math.exp(-x));
+      return s * (1 - s);
+    }
+    case 'hardSigmoid':
+      return x >= 0 && x <= 1 ? 1 : 0;
+    case 'relu':
+      return x > 0 ? 1 : 0;
+    case 'softplus':
+      return 1 / (1 + Math.exp(-x));
   }
 }
 
@@ -55,22 +71,51 @@ export function phiPrimeScalar(kind: ActivationName, x: number): number {
 export function applyActivation(kind: ActivationName, pu: FloatArray, r: FloatArray, rp: FloatArray, n: number): void {
   switch (kind) {
     case 'linear':
-      for (let i = 0; i < n; i++) { r[i] = pu[i]; rp[i] = 1; }
+      for (let i = 0; i < n; i++) {
+        r[i] = pu[i];
+        rp[i] = 1;
+      }
       return;
     case 'tanh':
-      for (let i = 0; i < n; i++) { const t = Math.tanh(pu[i]); r[i] = t; rp[i] = 1 - t * t; }
+      for (let i = 0; i < n; i++) {
+        const t = Math.tanh(pu[i]);
+        r[i] = t;
+        rp[i] = 1 - t * t;
+      }
       return;
     case 'sigmoid':
-      for (let i = 0; i < n; i++) { const s = 1 / (1 + Math.exp(-pu[i])); r[i] = s; rp[i] = s * (1 - s); }
+      for (let i = 0; i < n; i++) {
+        const s = 1 / (1 + Math.exp(-pu[i]));
+        r[i] = s;
+        rp[i] = s * (1 - s);
+      }
       return;
     case 'hardSigmoid':
       for (let i = 0; i < n; i++) {
         const x = pu[i];
-        if (x < 0) { r[i] = 0; rp[i] = 0; } else if (x > 1) { r[i] = 1; rp[i] = 0; } else { r[i] = x; rp[i] = 1; }
+        if (x < 0) {
+          r[i] = 0;
+          rp[i] = 0;
+        } else if (x > 1) {
+          r[i] = 1;
+          rp[i] = 0;
+        } else {
+          r[i] = x;
+          rp[i] = 1;
+        }
       }
       return;
     case 'relu':
-      for (let i = 0; i < n; i++) { const x = pu[i]; if (x > 0) { r[i] = x; rp[i] = 1; } else { r[i] = 0; rp[i] = 0; } }
+      for (let i = 0; i < n; i++) {
+        const x = pu[i];
+        if (x > 0) {
+          r[i] = x;
+          rp[i] = 1;
+        } else {
+          r[i] = 0;
+          rp[i] = 0;
+        }
+      }
       return;
     case 'softplus':
       for (let i = 0; i < n; i++) {

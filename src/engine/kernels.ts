@@ -25,8 +25,16 @@ export interface WeightKernels {
    * With scale = lr / batch this equals W <- W - lr * gW.
    */
   fusedSgd(
-    W: FloatArray, bias: FloatArray | null, x: FloatArray, pv: FloatArray, s: FloatArray, eb: FloatArray | null,
-    batch: number, nOut: number, nIn: number, scale: number,
+    W: FloatArray,
+    bias: FloatArray | null,
+    x: FloatArray,
+    pv: FloatArray,
+    s: FloatArray,
+    eb: FloatArray | null,
+    batch: number,
+    nOut: number,
+    nIn: number,
+    scale: number,
   ): void;
 }
 

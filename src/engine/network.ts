@@ -57,10 +57,22 @@ export class LayerState {
   readonly tauR: FloatArray;
 
   // state left by the previous step, and the state this step writes
-  u!: FloatArray; v!: FloatArray; r!: FloatArray; rp!: FloatArray; eb!: FloatArray;
-  uNext!: FloatArray; vNext!: FloatArray; rNext!: FloatArray; rpNext!: FloatArray; ebNext!: FloatArray;
+  u!: FloatArray;
+  v!: FloatArray;
+  r!: FloatArray;
+  rp!: FloatArray;
+  eb!: FloatArray;
+  uNext!: FloatArray;
+  vNext!: FloatArray;
+  rNext!: FloatArray;
+  rpNext!: FloatArray;
+  ebNext!: FloatArray;
   // values computed in the last step (kept for traces and probes)
-  drive!: FloatArray; prospU!: FloatArray; prospV!: FloatArray; uDot!: FloatArray; error!: FloatArray;
+  drive!: FloatArray;
+  prospU!: FloatArray;
+  prospV!: FloatArray;
+  uDot!: FloatArray;
+  error!: FloatArray;
   // gradients of the last step in 'gradients' mode (descent direction is minus these)
   gradWeights: FloatArray;
   gradBias: FloatArray | null;
@@ -88,24 +100,62 @@ export class LayerState {
   allocate(batch: number, ctor: FloatArrayCtor): void {
     const n = batch * this.nOut;
     const m = batch * this.nIn;
-    this.u = new ctor(n); this.v = new ctor(n); this.r = new ctor(n); this.rp = new ctor(n); this.eb = new ctor(m);
-    this.uNext = new ctor(n); this.vNext = new ctor(n); this.rNext = new ctor(n); this.rpNext = new ctor(n); this.ebNext = new ctor(m);
-    this.drive = new ctor(n); this.prospU = new ctor(n); this.prospV = new ctor(n); this.uDot = new ctor(n); this.error = new ctor(n);
+    this.u = new ctor(n);
+    this.v = new ctor(n);
+    this.r = new ctor(n);
+    this.rp = new ctor(n);
+    this.eb = new ctor(m);
+    this.uNext = new ctor(n);
+    this.vNext = new ctor(n);
+    this.rNext = new ctor(n);
+    this.rpNext = new ctor(n);
+    this.ebNext = new ctor(m);
+    this.drive = new ctor(n);
+    this.prospU = new ctor(n);
+    this.prospV = new ctor(n);
+    this.uDot = new ctor(n);
+    this.error = new ctor(n);
     this.hooks?.resize?.(batch);
   }
 
   resetState(): void {
-    for (const a of [this.u, this.v, this.r, this.rp, this.eb, this.uNext, this.vNext, this.rNext, this.rpNext, this.ebNext,
-      this.drive, this.prospU, this.prospV, this.uDot, this.error]) a.fill(0);
+    for (const a of [
+      this.u,
+      this.v,
+      this.r,
+      this.rp,
+      this.eb,
+      this.uNext,
+      this.vNext,
+      this.rNext,
+      this.rpNext,
+      this.ebNext,
+      this.drive,
+      this.prospU,
+      this.prospV,
+      this.uDot,
+      this.error,
+    ])
+      a.fill(0);
     this.hooks?.reset?.();
   }
 
   swap(): void {
-    let t = this.u; this.u = this.uNext; this.uNext = t;
-    t = this.v; this.v = this.vNext; this.vNext = t;
-    t = this.r; this.r = this.rNext; this.rNext = t;
-    t = this.rp; this.rp = this.rpNext; this.rpNext = t;
-    t = this.eb; this.eb = this.ebNext; this.ebNext = t;
+    let t = this.u;
+    this.u = this.uNext;
+    this.uNext = t;
+    t = this.v;
+    this.v = this.vNext;
+    this.vNext = t;
+    t = this.r;
+    this.r = this.rNext;
+    this.rNext = t;
+    t = this.rp;
+    this.rp = this.rpNext;
+    this.rpNext = t;
+    t = this.eb;
+    this.eb = this.ebNext;
+    this.ebNext = t;
   }
 
   /** Parameters back in float64, for saving. */
@@ -158,10 +208,18 @@ export class Network {
     this.setBatch(options.batch ?? 1);
   }
 
-  get batch(): number { return this.batchSize; }
-  get inputSize(): number { return this.layers[0].nIn; }
-  get outputSize(): number { return this.layers[this.layers.length - 1].nOut; }
-  get top(): LayerState { return this.layers[this.layers.length - 1]; }
+  get batch(): number {
+    return this.batchSize;
+  }
+  get inputSize(): number {
+    return this.layers[0].nIn;
+  }
+  get outputSize(): number {
+    return this.layers[this.layers.length - 1].nOut;
+  }
+  get top(): LayerState {
+    return this.layers[this.layers.length - 1];
+  }
 
   /** Allocates state for a batch size; all state starts at exactly 0. */
   setBatch(batch: number): void {
@@ -214,8 +272,11 @@ export class Network {
       for (let k = 0; k < n; k++) e[k] = incoming[k] * rp[k];
 
       // error filter: low-pass with tau_r, look ahead with tau_m (the swap of the forward path)
-      const v = layer.v, vNext = layer.vNext, pv = layer.prospV;
-      const tauM = layer.tauM, tauR = layer.tauR;
+      const v = layer.v,
+        vNext = layer.vNext,
+        pv = layer.prospV;
+      const tauM = layer.tauM,
+        tauR = layer.tauR;
       if (this.prospectiveErrors) {
         const dt = this.dt;
         for (let b = 0, k = 0; b < batch; b++) {
@@ -226,7 +287,10 @@ export class Network {
           }
         }
       } else {
-        for (let k = 0; k < n; k++) { vNext[k] = e[k]; pv[k] = e[k]; }
+        for (let k = 0; k < n; k++) {
+          vNext[k] = e[k];
+          pv[k] = e[k];
+        }
       }
 
       // drive with this step's (pre-update) weights; errors sent down with the same weights
@@ -243,8 +307,13 @@ export class Network {
       }
 
       // membrane: low-pass with tau_m, look ahead with tau_r
-      const s = layer.drive, u = layer.u, uNext = layer.uNext, pu = layer.prospU, uDot = layer.uDot;
-      const gamma = this.gamma, dt = this.dt;
+      const s = layer.drive,
+        u = layer.u,
+        uNext = layer.uNext,
+        pu = layer.prospU,
+        uDot = layer.uDot;
+      const gamma = this.gamma,
+        dt = this.dt;
       for (let b = 0, k = 0; b < batch; b++) {
         for (let j = 0; j < nOut; j++, k++) {
           const du = (s[k] + gamma * pv[k] - u[k]) / tauM[j];
@@ -287,7 +356,10 @@ export class Network {
   /** beta * (y - r_top) for MSE, beta * (y - softmax(r_top)) for CE, from the previous step's r. */
   private computeTopError(target: FloatArray | null): void {
     const out = this.topError;
-    if (target === null) { out.fill(0); return; }
+    if (target === null) {
+      out.fill(0);
+      return;
+    }
     const r = this.top.r;
     const nOut = this.outputSize;
     const beta = this.beta;
@@ -369,8 +441,11 @@ export class Network {
       return;
     }
     if (memory.length === 0) memory.push(new this.ctor(n), new this.ctor(n));
-    const m = memory[0], v = memory[1];
-    const b1 = learning.adamBeta1, b2 = learning.adamBeta2, eps = learning.adamEpsilon;
+    const m = memory[0],
+      v = memory[1];
+    const b1 = learning.adamBeta1,
+      b2 = learning.adamBeta2,
+      eps = learning.adamEpsilon;
     const t = this.updateCount;
     const bias1 = 1 - Math.pow(b1, t);
     const bias2Sqrt = Math.sqrt(1 - Math.pow(b2, t));

@@ -101,8 +101,12 @@ export class FixedFormat {
       // its codes are -1 and 0: there is no symmetric range, and ap_fixed's result follows its
       // bit-level overflow test (-1.0 in fixed<1,1,TRN,SAT_SYM> gives -1), which no range
       // rule reproduces; refused rather than silently different (SEMANTICS.md section 9)
-      throw new FixedFormatError(text, 'overflow mode', 'SAT_SYM is not supported on a signed one-bit format (its codes are -1 and 0, so it has no ' +
-        'symmetric range, and ap_fixed gives it results glekit does not reproduce); use SAT (codes -1 and 0, as ap_fixed) or a width of 2 or more');
+      throw new FixedFormatError(
+        text,
+        'overflow mode',
+        'SAT_SYM is not supported on a signed one-bit format (its codes are -1 and 0, so it has no ' +
+          'symmetric range, and ap_fixed gives it results glekit does not reproduce); use SAT (codes -1 and 0, as ap_fixed) or a width of 2 or more',
+      );
     }
 
     this.signed = signed;
@@ -134,8 +138,13 @@ export class FixedFormat {
   }
 
   equals(other: FixedFormat): boolean {
-    return this.signed === other.signed && this.width === other.width && this.intBits === other.intBits &&
-      this.rounding === other.rounding && this.overflow === other.overflow;
+    return (
+      this.signed === other.signed &&
+      this.width === other.width &&
+      this.intBits === other.intBits &&
+      this.rounding === other.rounding &&
+      this.overflow === other.overflow
+    );
   }
 
   toString(): string {
@@ -148,7 +157,12 @@ export function fixedFormat(spec: FormatSpec | string): FixedFormat {
   return typeof spec === 'string' ? parseFormat(spec) : new FixedFormat(spec);
 }
 
-const KINDS: ReadonlyMap<string, boolean> = new Map([['fixed', true], ['ufixed', false], ['ap_fixed', true], ['ap_ufixed', false]]);
+const KINDS: ReadonlyMap<string, boolean> = new Map([
+  ['fixed', true],
+  ['ufixed', false],
+  ['ap_fixed', true],
+  ['ap_ufixed', false],
+]);
 const INTEGER = /^[+-]?[0-9]+$/;
 
 /**
@@ -171,7 +185,10 @@ export function parseFormat(text: string): FixedFormat {
   const gt = s.indexOf('>', lt);
   if (gt < 0) throw new FixedFormatError(text, 'parameter list', "has no closing '>'");
   if (gt !== s.length - 1) throw new FixedFormatError(text, `text '${s.slice(gt + 1)}'`, "is not allowed after the closing '>'");
-  const params = s.slice(lt + 1, gt).split(',').map((p) => p.trim());
+  const params = s
+    .slice(lt + 1, gt)
+    .split(',')
+    .map((p) => p.trim());
   if (params.length < 2) {
     throw new FixedFormatError(text, 'parameter list', `needs at least width and integer bits, e.g. '${kind}<16,6>' (got ${params.length} parameter)`);
   }

@@ -89,9 +89,15 @@ function addAligned(a: number, fracA: number, b: number, fracB: number, fr: Fixe
   // Align the coarser operand x onto the finer one's grid: sum = x * 2^d + y.
   let x: number, y: number, d: number, k: number;
   if (fracA <= fracB) {
-    x = a; y = b; d = fracB - fracA; k = fracB - fr.fracBits;
+    x = a;
+    y = b;
+    d = fracB - fracA;
+    k = fracB - fr.fracBits;
   } else {
-    x = b; y = a; d = fracA - fracB; k = fracA - fr.fracBits;
+    x = b;
+    y = a;
+    d = fracA - fracB;
+    k = fracA - fr.fracBits;
   }
   const hi = x * pow2(d);
   // |y| <= 2^32, so the sum stays below 2^53 and exact

@@ -4,9 +4,7 @@
  * sees at once which figures are published and which are guesses.
  */
 import { profileHash } from './profile.js';
-import type {
-  Clip, GainMismatch, HwProfile, NumberFormat, Sourced, TauMismatch, TauRepresentation, TimeConstantSpec,
-} from './types.js';
+import type { Clip, GainMismatch, HwProfile, NumberFormat, Sourced, TauMismatch, TauRepresentation, TimeConstantSpec } from './types.js';
 import { CAPACITY_LIMITS } from './types.js';
 
 export interface DescribeOptions {
@@ -58,15 +56,17 @@ function representationText(r: TauRepresentation): string {
   const setting = r.sharing === 'core' ? 'set once per core' : 'set per neuron';
   switch (r.kind) {
     case 'continuous': {
-      const range = r.min !== undefined || r.max !== undefined
-        ? ` within ${r.min === undefined ? '0' : q(r.min, seconds)}..${r.max === undefined ? 'unbounded' : q(r.max, seconds)}`
-        : '';
+      const range =
+        r.min !== undefined || r.max !== undefined
+          ? ` within ${r.min === undefined ? '0' : q(r.min, seconds)}..${r.max === undefined ? 'unbounded' : q(r.max, seconds)}`
+          : '';
       return `continuous${range}, ${setting}`;
     }
     case 'analog-cell': {
-      const codes = r.codeMin !== undefined || r.codeMax !== undefined
-        ? `, codes ${r.codeMin === undefined ? '0' : q(r.codeMin)}..${r.codeMax === undefined ? String(2 ** r.bits.value - 1) : q(r.codeMax)}`
-        : '';
+      const codes =
+        r.codeMin !== undefined || r.codeMax !== undefined
+          ? `, codes ${r.codeMin === undefined ? '0' : q(r.codeMin)}..${r.codeMax === undefined ? String(2 ** r.bits.value - 1) : q(r.codeMax)}`
+          : '';
       return `${qu(r.bits, '-bit')} analog cell${codes} over ${q(r.min, seconds)}..${q(r.max, seconds)} (${r.mapping} in the code), rounding ${r.rounding}, ${setting}`;
     }
     case 'decay':
@@ -89,9 +89,12 @@ function gainText(g: GainMismatch): string {
 
 function formatText(f: NumberFormat): string {
   switch (f.format) {
-    case 'float': return 'float';
-    case 'analog': return `analog${f.min !== undefined && f.max !== undefined ? ` ${q(f.min)}..${q(f.max)}` : ''}, saturating`;
-    case 'fixed': return `${qu(f.bits, '-bit')}${f.fractionalBits === undefined ? '' : ` with ${q(f.fractionalBits)} fractional bits`}, ${f.overflow === 'wrap' ? 'wraps' : 'saturates'}`;
+    case 'float':
+      return 'float';
+    case 'analog':
+      return `analog${f.min !== undefined && f.max !== undefined ? ` ${q(f.min)}..${q(f.max)}` : ''}, saturating`;
+    case 'fixed':
+      return `${qu(f.bits, '-bit')}${f.fractionalBits === undefined ? '' : ` with ${q(f.fractionalBits)} fractional bits`}, ${f.overflow === 'wrap' ? 'wraps' : 'saturates'}`;
   }
 }
 
@@ -117,12 +120,18 @@ export function describeProfile(p: HwProfile, options: DescribeOptions = {}): st
   if (w.format === 'float') {
     L.push(`${pad('weights')}float`);
   } else {
-    const sign = w.sign === 'signed' ? "two's complement"
-      : w.sign === 'sign-magnitude' ? 'sign-magnitude'
-        : `magnitude, sign from separate exc/inh synapses (${w.synapsesPerSignedWeight === undefined ? '1' : q(w.synapsesPerSignedWeight)} per signed weight)`;
-    const scale = w.scale.kind === 'free' ? 'free per-matrix scale'
-      : w.scale.kind === 'power-of-two' ? `per-matrix scale 2^e, e in ${q(w.scale.minExponent)}..${q(w.scale.maxExponent)}`
-        : `fixed point, ${q(w.scale.fractionalBits)} fractional bits`;
+    const sign =
+      w.sign === 'signed'
+        ? "two's complement"
+        : w.sign === 'sign-magnitude'
+          ? 'sign-magnitude'
+          : `magnitude, sign from separate exc/inh synapses (${w.synapsesPerSignedWeight === undefined ? '1' : q(w.synapsesPerSignedWeight)} per signed weight)`;
+    const scale =
+      w.scale.kind === 'free'
+        ? 'free per-matrix scale'
+        : w.scale.kind === 'power-of-two'
+          ? `per-matrix scale 2^e, e in ${q(w.scale.minExponent)}..${q(w.scale.maxExponent)}`
+          : `fixed point, ${q(w.scale.fractionalBits)} fractional bits`;
     const coding = w.coding?.kind === 'base-mask' ? `, mask over ${q(w.coding.bases)} bases` : '';
     L.push(`${pad('weights')}${qu(w.bits, '-bit')} ${sign}${coding}; ${scale}; rounding ${w.rounding}, ${w.overflow === 'wrap' ? 'wraps' : 'saturates'}`);
   }
@@ -145,16 +154,23 @@ export function describeProfile(p: HwProfile, options: DescribeOptions = {}): st
   L.push(`${pad('noise')}per step: membrane ${noise(p.noise.membrane)}, rate ${noise(p.noise.rate)}`);
 
   const n = p.nonlinearity;
-  const phi = n.kind === 'exact' ? 'exact'
-    : n.kind === 'lut' ? `lookup table of ${q(n.entries)} entries over [${q(n.min)}, ${q(n.max)}), ${n.interpolation === 'none' ? 'no interpolation' : 'linear interpolation'}${n.outputBits === undefined ? '' : `, ${qu(n.outputBits, '-bit')} entries`}`
-      : n.kind === 'piecewise-linear' ? `piecewise linear, ${q(n.segments)} segments over [${q(n.min)}, ${q(n.max)}]`
-        : `hard clamp to [${q(n.min)}, ${q(n.max)}]`;
+  const phi =
+    n.kind === 'exact'
+      ? 'exact'
+      : n.kind === 'lut'
+        ? `lookup table of ${q(n.entries)} entries over [${q(n.min)}, ${q(n.max)}), ${n.interpolation === 'none' ? 'no interpolation' : 'linear interpolation'}${n.outputBits === undefined ? '' : `, ${qu(n.outputBits, '-bit')} entries`}`
+        : n.kind === 'piecewise-linear'
+          ? `piecewise linear, ${q(n.segments)} segments over [${q(n.min)}, ${q(n.max)}]`
+          : `hard clamp to [${q(n.min)}, ${q(n.max)}]`;
   L.push(`${pad('phi')}${phi}`);
 
   const d = p.delays;
-  const draw = d.draw.kind === 'constant' ? `${q(d.draw.value)} steps`
-    : d.draw.kind === 'uniform' ? `uniform ${q(d.draw.min)}..${q(d.draw.max)} steps`
-      : `normal mean ${q(d.draw.mean)} std ${q(d.draw.std)} in ${q(d.draw.min)}..${q(d.draw.max)} steps`;
+  const draw =
+    d.draw.kind === 'constant'
+      ? `${q(d.draw.value)} steps`
+      : d.draw.kind === 'uniform'
+        ? `uniform ${q(d.draw.min)}..${q(d.draw.max)} steps`
+        : `normal mean ${q(d.draw.mean)} std ${q(d.draw.std)} in ${q(d.draw.min)}..${q(d.draw.max)} steps`;
   const prog = d.programmable === undefined ? '' : `; programmable ${q(d.programmable.min)}..${q(d.programmable.max)} steps`;
   L.push(`${pad('delays')}${draw} per ${d.granularity}${prog}`);
 
@@ -185,7 +201,8 @@ export function describeProfile(p: HwProfile, options: DescribeOptions = {}): st
   if (options.sources === true) {
     const sourced = sourcedValues(p);
     L.push('', 'sources:');
-    if (sourced.some(([, s]) => s.ref.includes('hardware.md'))) L.push('  (a ref "hardware.md § SECTION" names a section of hw-models/hardware.md, which gives the public source)');
+    if (sourced.some(([, s]) => s.ref.includes('hardware.md')))
+      L.push('  (a ref "hardware.md § SECTION" names a section of hw-models/hardware.md, which gives the public source)');
     for (const [path, s] of sourced) L.push(`  ${path} = ${num(s.value)} [${s.source}] ${s.ref}`);
   }
   return L.join('\n');

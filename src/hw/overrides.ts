@@ -39,7 +39,10 @@ function sourced(name: OverrideName, value: number): Sourced {
 }
 
 function clipOf(name: OverrideName, c: { min: number; max: number }): Clip {
-  return { min: { value: c.min, source: 'ill', ref: `default clip of sweep override ${name}` }, max: { value: c.max, source: 'ill', ref: `default clip of sweep override ${name}` } };
+  return {
+    min: { value: c.min, source: 'ill', ref: `default clip of sweep override ${name}` },
+    max: { value: c.max, source: 'ill', ref: `default clip of sweep override ${name}` },
+  };
 }
 
 function requireNumber(name: string, v: unknown): number {
@@ -77,20 +80,26 @@ function setCv(m: MismatchLike, name: OverrideName, cv: number, defaultClip: { m
 export function withOverrides(profile: HwProfile, overrides: Overrides): HwProfile {
   if (overrides === null || typeof overrides !== 'object') throw new ValidationError(SRC, '', overrides, 'must be an object of name: number');
   for (const key of Object.keys(overrides)) {
-    if (!(key in OVERRIDES)) throw new ValidationError(SRC, key, (overrides as Record<string, unknown>)[key], `is not a known override (known: ${OVERRIDE_NAMES.join(', ')})`);
+    if (!(key in OVERRIDES))
+      throw new ValidationError(SRC, key, (overrides as Record<string, unknown>)[key], `is not a known override (known: ${OVERRIDE_NAMES.join(', ')})`);
   }
   const p = structuredClone(profile);
   const o = overrides;
 
   if (o.tauMCV !== undefined) setCv(p.timeConstants.tauM.mismatch, 'tauMCV', requireNonNegative('tauMCV', o.tauMCV), DEFAULT_TAU_CLIP);
   if (o.tauRCV !== undefined) setCv(p.timeConstants.tauR.mismatch, 'tauRCV', requireNonNegative('tauRCV', o.tauRCV), DEFAULT_TAU_CLIP);
-  for (const [name, which] of [['tauMWithinCoreCV', 'tauM'], ['tauRWithinCoreCV', 'tauR']] as const) {
+  for (const [name, which] of [
+    ['tauMWithinCoreCV', 'tauM'],
+    ['tauRWithinCoreCV', 'tauR'],
+  ] as const) {
     const v = o[name];
     if (v === undefined) continue;
     const x = requireNonNegative(name, v);
     const m = p.timeConstants[which].mismatch;
-    if (m.granularity !== 'core') throw new ValidationError(SRC, name, v, `needs a profile whose ${which} mismatch is per core (${profile.name}'s is per ${m.granularity})`);
-    if (m.distribution === 'none' && x > 0) throw new ValidationError(SRC, name, v, `needs a ${which} mismatch distribution; set ${which === 'tauM' ? 'tauMCV' : 'tauRCV'} first`);
+    if (m.granularity !== 'core')
+      throw new ValidationError(SRC, name, v, `needs a profile whose ${which} mismatch is per core (${profile.name}'s is per ${m.granularity})`);
+    if (m.distribution === 'none' && x > 0)
+      throw new ValidationError(SRC, name, v, `needs a ${which} mismatch distribution; set ${which === 'tauM' ? 'tauMCV' : 'tauRCV'} first`);
     m.withinCoreCv = sourced(name, x);
   }
 
@@ -100,11 +109,18 @@ export function withOverrides(profile: HwProfile, overrides: Overrides): HwProfi
     if (w.format === 'float') {
       if (bits < 2) throw new ValidationError(SRC, 'weightBits', o.weightBits, 'must be at least 2 for signed weights');
       p.weights = {
-        format: 'integer', bits: sourced('weightBits', bits), sign: 'signed', coding: { kind: 'uniform' },
-        scale: { kind: 'free' }, rounding: 'nearest', overflow: 'saturate', gainMismatch: w.gainMismatch,
+        format: 'integer',
+        bits: sourced('weightBits', bits),
+        sign: 'signed',
+        coding: { kind: 'uniform' },
+        scale: { kind: 'free' },
+        rounding: 'nearest',
+        overflow: 'saturate',
+        gainMismatch: w.gainMismatch,
       };
     } else {
-      if (w.sign !== 'separate-exc-inh' && bits < 2) throw new ValidationError(SRC, 'weightBits', o.weightBits, `must be at least 2 with sign '${w.sign}' (one bit is the sign)`);
+      if (w.sign !== 'separate-exc-inh' && bits < 2)
+        throw new ValidationError(SRC, 'weightBits', o.weightBits, `must be at least 2 with sign '${w.sign}' (one bit is the sign)`);
       w.bits = sourced('weightBits', bits);
       if (w.coding?.kind === 'base-mask') w.coding.bases = sourced('weightBits', w.sign === 'separate-exc-inh' ? bits : bits - 1);
       if (w.scale.kind === 'fixed' && w.scale.fractionalBits.value > bits) {
@@ -131,13 +147,18 @@ export function withOverrides(profile: HwProfile, overrides: Overrides): HwProfi
     p.noise.rate = { std: sourced(name, requireNonNegative(name, rate)), unit: 'full-scale' };
   }
 
-  const summary = Object.entries(overrides).map(([k, v]) => `${k}=${describeValue(v)}`).join(', ');
+  const summary = Object.entries(overrides)
+    .map(([k, v]) => `${k}=${describeValue(v)}`)
+    .join(', ');
   return validateProfile(p, `${profile.name} with overrides ${summary}`);
 }
 
 /** Parses "tauMCV=0.2,weightBits=4" (or several such strings) into overrides. */
 export function parseOverrides(spec: string | readonly string[]): Overrides {
-  const parts = (typeof spec === 'string' ? [spec] : spec).flatMap((s) => s.split(',')).map((s) => s.trim()).filter((s) => s !== '');
+  const parts = (typeof spec === 'string' ? [spec] : spec)
+    .flatMap((s) => s.split(','))
+    .map((s) => s.trim())
+    .filter((s) => s !== '');
   const out: Overrides = {};
   for (const part of parts) {
     const eq = part.indexOf('=');

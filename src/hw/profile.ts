@@ -84,7 +84,10 @@ export function validateProfile(data: unknown, source: string): HwProfile {
 
 function pointerSegments(pointer: string): string[] {
   if (pointer === '') return [];
-  return pointer.slice(1).split('/').map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'));
+  return pointer
+    .slice(1)
+    .split('/')
+    .map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'));
 }
 
 /** 'a/b/0/c' -> 'a.b[0].c', the form users see in errors. */
@@ -137,7 +140,12 @@ function toValidationError(err: ErrorObject, data: unknown, source: string): Val
     case 'type': {
       const value = valueAt(data, segs);
       if (err.schemaPath.startsWith('#/definitions/number/') && typeof value === 'number') {
-        return new ValidationError(source, formatPath(segs), value, 'must be {"value": ..., "source": "lit"|"ill", "ref": "..."}: every number records its source');
+        return new ValidationError(
+          source,
+          formatPath(segs),
+          value,
+          'must be {"value": ..., "source": "lit"|"ill", "ref": "..."}: every number records its source',
+        );
       }
       return new ValidationError(source, formatPath(segs), value, err.message ?? 'has the wrong type');
     }
@@ -187,8 +195,10 @@ function checkConsistency(p: HwProfile, source: string): void {
     const m = tc.mismatch;
     const mp = [...base, 'mismatch'];
     if (m.distribution === 'none' && m.cv.value !== 0) fail([...mp, 'cv', 'value'], m.cv.value, "must be 0 when distribution is 'none'");
-    if (m.withinCoreCv !== undefined && m.granularity !== 'core') fail([...mp, 'withinCoreCv'], m.withinCoreCv.value, "only applies when granularity is 'core'");
-    if (m.distribution === 'none' && (m.withinCoreCv?.value ?? 0) !== 0) fail([...mp, 'withinCoreCv', 'value'], m.withinCoreCv?.value, "must be 0 when distribution is 'none'");
+    if (m.withinCoreCv !== undefined && m.granularity !== 'core')
+      fail([...mp, 'withinCoreCv'], m.withinCoreCv.value, "only applies when granularity is 'core'");
+    if (m.distribution === 'none' && (m.withinCoreCv?.value ?? 0) !== 0)
+      fail([...mp, 'withinCoreCv', 'value'], m.withinCoreCv?.value, "must be 0 when distribution is 'none'");
     clip([...mp, 'clip'], m.clip, true);
     checkRepresentation([...base, 'representation'], tc.representation, fail, ordered);
     if (tc.representation.sharing === 'core' && p.capacity.neuronsPerCore === undefined && m.coreSize === undefined) {
@@ -210,7 +220,8 @@ function checkConsistency(p: HwProfile, source: string): void {
     }
     if (w.coding?.kind === 'base-mask') {
       const magnitude = w.sign === 'separate-exc-inh' ? bits : bits - 1;
-      if (w.coding.bases.value !== magnitude) fail(['weights', 'coding', 'bases', 'value'], w.coding.bases.value, `must equal the magnitude bits (${magnitude}): the code is one mask bit per base`);
+      if (w.coding.bases.value !== magnitude)
+        fail(['weights', 'coding', 'bases', 'value'], w.coding.bases.value, `must equal the magnitude bits (${magnitude}): the code is one mask bit per base`);
     }
     if (w.scale.kind === 'power-of-two' && w.scale.minExponent.value > w.scale.maxExponent.value) {
       fail(['weights', 'scale', 'maxExponent', 'value'], w.scale.maxExponent.value, `must be at least minExponent (${w.scale.minExponent.value})`);
@@ -231,7 +242,8 @@ function checkConsistency(p: HwProfile, source: string): void {
   const r = p.state.readout;
   if (r !== undefined) {
     const top = 2 ** r.bits.value - 1;
-    if (r.codeMax !== undefined && r.codeMax.value > top) fail(['state', 'readout', 'codeMax', 'value'], r.codeMax.value, `must fit in ${r.bits.value} bits (at most ${top})`);
+    if (r.codeMax !== undefined && r.codeMax.value > top)
+      fail(['state', 'readout', 'codeMax', 'value'], r.codeMax.value, `must fit in ${r.bits.value} bits (at most ${top})`);
     const lo = r.codeMin?.value ?? 0;
     const hi = r.codeMax?.value ?? top;
     if (!(lo < hi)) fail(['state', 'readout', 'codeMax', 'value'], hi, `must be greater than codeMin (${lo})`);
@@ -286,7 +298,8 @@ function checkRepresentation(
       return;
     }
     case 'bit-shift':
-      if (rep.shiftMin.value > rep.shiftMax.value) fail([...path, 'shiftMax', 'value'], rep.shiftMax.value, `must be at least shiftMin (${rep.shiftMin.value})`);
+      if (rep.shiftMin.value > rep.shiftMax.value)
+        fail([...path, 'shiftMax', 'value'], rep.shiftMax.value, `must be at least shiftMin (${rep.shiftMin.value})`);
       return;
   }
 }

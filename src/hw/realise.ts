@@ -70,7 +70,8 @@ export function validateArchitecture(arch: Architecture): void {
   const src = 'architecture';
   if (arch === null || typeof arch !== 'object') throw new ValidationError(src, '', arch, 'must be an object {inputSize, layerSizes}');
   if (!Number.isInteger(arch.inputSize) || arch.inputSize < 1) throw new ValidationError(src, 'inputSize', arch.inputSize, 'must be a positive integer');
-  if (!Array.isArray(arch.layerSizes) || arch.layerSizes.length === 0) throw new ValidationError(src, 'layerSizes', arch.layerSizes, 'must be a non-empty array');
+  if (!Array.isArray(arch.layerSizes) || arch.layerSizes.length === 0)
+    throw new ValidationError(src, 'layerSizes', arch.layerSizes, 'must be a non-empty array');
   if (arch.layerSizes.length >= LAYER_STREAMS) throw new ValidationError(src, 'layerSizes', arch.layerSizes, `must have fewer than ${LAYER_STREAMS} layers`);
   arch.layerSizes.forEach((n, i) => {
     if (!Number.isInteger(n) || n < 1) throw new ValidationError(src, `layerSizes[${i}]`, n, 'must be a positive integer');
@@ -127,9 +128,7 @@ function drawDelays(s: ResolvedSettings, nOut: number, nIn: number, seed: number
     one = () => d.value;
   } else {
     const rng = stream(seed, STREAM.delays, layer);
-    one = d.kind === 'uniform'
-      ? () => d.min + rng.int(d.max - d.min + 1)
-      : () => clampTo(Math.round(d.mean + d.std * rng.normal()), d.min, d.max);
+    one = d.kind === 'uniform' ? () => d.min + rng.int(d.max - d.min + 1) : () => clampTo(Math.round(d.mean + d.std * rng.normal()), d.min, d.max);
   }
   if (s.delays.granularity === 'layer') return one();
   const out = new Int32Array(nOut * nIn);

@@ -11,16 +11,24 @@ import type { ProfileRounding } from './types.js';
 export function roundWith(mode: ProfileRounding, x: number): number {
   let r: number;
   switch (mode) {
-    case 'nearest': r = x < 0 ? -Math.round(-x) : Math.round(x); break;
+    case 'nearest':
+      r = x < 0 ? -Math.round(-x) : Math.round(x);
+      break;
     case 'nearest-even': {
       const f = Math.floor(x);
       const frac = x - f;
       r = frac > 0.5 ? f + 1 : frac < 0.5 ? f : f % 2 === 0 ? f : f + 1;
       break;
     }
-    case 'floor': r = Math.floor(x); break;
-    case 'ceil': r = Math.ceil(x); break;
-    case 'truncate': r = Math.trunc(x); break;
+    case 'floor':
+      r = Math.floor(x);
+      break;
+    case 'ceil':
+      r = Math.ceil(x);
+      break;
+    case 'truncate':
+      r = Math.trunc(x);
+      break;
   }
   return r === 0 ? 0 : r; // no -0 leaking into integer codes
 }
@@ -43,16 +51,22 @@ export function representTau(rep: ResolvedTauRepresentation, tau: number, dt: nu
       // position in [0, 1] of tau along the quantity that is linear in the code
       const toUnit = (t: number): number => {
         switch (rep.mapping) {
-          case 'linear': return (t - rep.min) / (rep.max - rep.min);
-          case 'reciprocal': return (1 / t - 1 / rep.max) / (1 / rep.min - 1 / rep.max);
-          case 'log': return Math.log(t / rep.min) / Math.log(rep.max / rep.min);
+          case 'linear':
+            return (t - rep.min) / (rep.max - rep.min);
+          case 'reciprocal':
+            return (1 / t - 1 / rep.max) / (1 / rep.min - 1 / rep.max);
+          case 'log':
+            return Math.log(t / rep.min) / Math.log(rep.max / rep.min);
         }
       };
       const fromUnit = (u: number): number => {
         switch (rep.mapping) {
-          case 'linear': return rep.min + u * (rep.max - rep.min);
-          case 'reciprocal': return 1 / (1 / rep.max + u * (1 / rep.min - 1 / rep.max));
-          case 'log': return rep.min * Math.exp(u * Math.log(rep.max / rep.min));
+          case 'linear':
+            return rep.min + u * (rep.max - rep.min);
+          case 'reciprocal':
+            return 1 / (1 / rep.max + u * (1 / rep.min - 1 / rep.max));
+          case 'log':
+            return rep.min * Math.exp(u * Math.log(rep.max / rep.min));
         }
       };
       const code = clamp(rep.codeMin + roundWith(rep.rounding, toUnit(tau) * span), rep.codeMin, rep.codeMax);

@@ -5,8 +5,19 @@
  * them the same way.
  */
 import type {
-  CapacityLimit, Distribution, GainMismatch, HostLink, HwProfile, NumberFormat, ProfileOverflow, ProfileRounding, Sharing,
-  TauMismatch, TauRepresentation, TimeConstantSpec, WeightSign,
+  CapacityLimit,
+  Distribution,
+  GainMismatch,
+  HostLink,
+  HwProfile,
+  NumberFormat,
+  ProfileOverflow,
+  ProfileRounding,
+  Sharing,
+  TauMismatch,
+  TauRepresentation,
+  TimeConstantSpec,
+  WeightSign,
 } from './types.js';
 import { CAPACITY_LIMITS } from './types.js';
 
@@ -29,7 +40,16 @@ export interface ResolvedTiming {
  */
 export type ResolvedTauRepresentation =
   | { kind: 'continuous'; min: number; max: number }
-  | { kind: 'analog-cell'; bits: number; codeMin: number; codeMax: number; min: number; max: number; mapping: 'linear' | 'reciprocal' | 'log'; rounding: ProfileRounding }
+  | {
+      kind: 'analog-cell';
+      bits: number;
+      codeMin: number;
+      codeMax: number;
+      min: number;
+      max: number;
+      mapping: 'linear' | 'reciprocal' | 'log';
+      rounding: ProfileRounding;
+    }
   | { kind: 'decay'; bits: number; one: number; dMin: number; dMax: number; rounding: ProfileRounding }
   | { kind: 'bit-shift'; shiftMin: number; shiftMax: number; rounding: ProfileRounding };
 
@@ -80,8 +100,17 @@ export type ResolvedScale =
 export type ResolvedWeights =
   | { format: 'float'; gain: ResolvedMismatch }
   | {
-      format: 'integer'; bits: number; sign: WeightSign; qMin: number; qMax: number; synapsesPerWeight: number;
-      coding: 'uniform' | 'base-mask'; bases: number | null; scale: ResolvedScale; rounding: ProfileRounding; overflow: ProfileOverflow;
+      format: 'integer';
+      bits: number;
+      sign: WeightSign;
+      qMin: number;
+      qMax: number;
+      synapsesPerWeight: number;
+      coding: 'uniform' | 'base-mask';
+      bases: number | null;
+      scale: ResolvedScale;
+      rounding: ProfileRounding;
+      overflow: ProfileOverflow;
       gain: ResolvedMismatch;
     };
 
@@ -181,8 +210,14 @@ function resolveTauRepresentation(rep: TauRepresentation): ResolvedTauRepresenta
       return { kind: 'continuous', min: rep.min?.value ?? 0, max: rep.max?.value ?? Infinity };
     case 'analog-cell':
       return {
-        kind: 'analog-cell', bits: rep.bits.value, codeMin: rep.codeMin?.value ?? 0, codeMax: rep.codeMax?.value ?? 2 ** rep.bits.value - 1,
-        min: rep.min.value, max: rep.max.value, mapping: rep.mapping, rounding: rep.rounding,
+        kind: 'analog-cell',
+        bits: rep.bits.value,
+        codeMin: rep.codeMin?.value ?? 0,
+        codeMax: rep.codeMax?.value ?? 2 ** rep.bits.value - 1,
+        min: rep.min.value,
+        max: rep.max.value,
+        mapping: rep.mapping,
+        rounding: rep.rounding,
       };
     case 'decay': {
       const one = 2 ** rep.bits.value;
@@ -197,11 +232,11 @@ function resolveTauMismatch(m: TauMismatch): ResolvedMismatch {
   return {
     distribution: m.distribution,
     cv: m.distribution === 'none' ? 0 : m.cv.value,
-    withinCoreCv: m.distribution === 'none' || m.granularity !== 'core' ? 0 : m.withinCoreCv?.value ?? 0,
+    withinCoreCv: m.distribution === 'none' || m.granularity !== 'core' ? 0 : (m.withinCoreCv?.value ?? 0),
     clipMin: m.clip?.min.value ?? 0,
     clipMax: m.clip?.max.value ?? Infinity,
     granularity: m.granularity,
-    coreSize: m.granularity === 'core' ? m.coreSize?.value ?? 1 : 1,
+    coreSize: m.granularity === 'core' ? (m.coreSize?.value ?? 1) : 1,
   };
 }
 
@@ -222,7 +257,7 @@ function resolveTimeConstant(tc: TimeConstantSpec, neuronsPerCore: number | null
   return {
     nominal: opt(tc.nominal),
     sharing,
-    sharingCoreSize: sharing === 'core' ? neuronsPerCore ?? tc.mismatch.coreSize?.value ?? null : null,
+    sharingCoreSize: sharing === 'core' ? (neuronsPerCore ?? tc.mismatch.coreSize?.value ?? null) : null,
     representation: resolveTauRepresentation(tc.representation),
     mismatch: resolveTauMismatch(tc.mismatch),
     cvUncalibrated: opt(tc.mismatch.cvUncalibrated),
@@ -232,9 +267,12 @@ function resolveTimeConstant(tc: TimeConstantSpec, neuronsPerCore: number | null
 /** Integer code range of a stored weight (see ResolvedWeights). */
 export function weightCodeRange(bits: number, sign: WeightSign): { qMin: number; qMax: number } {
   switch (sign) {
-    case 'signed': return { qMin: -(2 ** (bits - 1)), qMax: 2 ** (bits - 1) - 1 };
-    case 'sign-magnitude': return { qMin: -(2 ** (bits - 1) - 1), qMax: 2 ** (bits - 1) - 1 };
-    case 'separate-exc-inh': return { qMin: -(2 ** bits - 1), qMax: 2 ** bits - 1 };
+    case 'signed':
+      return { qMin: -(2 ** (bits - 1)), qMax: 2 ** (bits - 1) - 1 };
+    case 'sign-magnitude':
+      return { qMin: -(2 ** (bits - 1) - 1), qMax: 2 ** (bits - 1) - 1 };
+    case 'separate-exc-inh':
+      return { qMin: -(2 ** bits - 1), qMax: 2 ** bits - 1 };
   }
 }
 
@@ -244,27 +282,47 @@ function resolveWeights(p: HwProfile): ResolvedWeights {
   const { qMin, qMax } = weightCodeRange(w.bits.value, w.sign);
   let scale: ResolvedScale;
   switch (w.scale.kind) {
-    case 'free': scale = { kind: 'free' }; break;
-    case 'power-of-two': scale = { kind: 'power-of-two', minExponent: w.scale.minExponent.value, maxExponent: w.scale.maxExponent.value }; break;
-    case 'fixed': scale = { kind: 'fixed', fractionalBits: w.scale.fractionalBits.value, step: 2 ** -w.scale.fractionalBits.value }; break;
+    case 'free':
+      scale = { kind: 'free' };
+      break;
+    case 'power-of-two':
+      scale = { kind: 'power-of-two', minExponent: w.scale.minExponent.value, maxExponent: w.scale.maxExponent.value };
+      break;
+    case 'fixed':
+      scale = { kind: 'fixed', fractionalBits: w.scale.fractionalBits.value, step: 2 ** -w.scale.fractionalBits.value };
+      break;
   }
   return {
-    format: 'integer', bits: w.bits.value, sign: w.sign, qMin, qMax,
-    synapsesPerWeight: w.sign === 'separate-exc-inh' ? w.synapsesPerSignedWeight?.value ?? 1 : 1,
+    format: 'integer',
+    bits: w.bits.value,
+    sign: w.sign,
+    qMin,
+    qMax,
+    synapsesPerWeight: w.sign === 'separate-exc-inh' ? (w.synapsesPerSignedWeight?.value ?? 1) : 1,
     coding: w.coding?.kind ?? 'uniform',
     bases: w.coding?.kind === 'base-mask' ? w.coding.bases.value : null,
-    scale, rounding: w.rounding, overflow: w.overflow, gain: resolveGain(w.gainMismatch),
+    scale,
+    rounding: w.rounding,
+    overflow: w.overflow,
+    gain: resolveGain(w.gainMismatch),
   };
 }
 
 function resolveNumberFormat(f: NumberFormat): ResolvedNumberFormat {
   switch (f.format) {
-    case 'float': return { format: 'float' };
-    case 'analog': return { format: 'analog', min: opt(f.min), max: opt(f.max) };
-    case 'fixed': return {
-      format: 'fixed', bits: f.bits.value, fractionalBits: opt(f.fractionalBits),
-      qMin: -(2 ** (f.bits.value - 1)), qMax: 2 ** (f.bits.value - 1) - 1, overflow: f.overflow,
-    };
+    case 'float':
+      return { format: 'float' };
+    case 'analog':
+      return { format: 'analog', min: opt(f.min), max: opt(f.max) };
+    case 'fixed':
+      return {
+        format: 'fixed',
+        bits: f.bits.value,
+        fractionalBits: opt(f.fractionalBits),
+        qMin: -(2 ** (f.bits.value - 1)),
+        qMax: 2 ** (f.bits.value - 1) - 1,
+        overflow: f.overflow,
+      };
   }
 }
 
@@ -274,7 +332,14 @@ function resolveState(p: HwProfile): ResolvedState {
   if (s.readout !== undefined) {
     const codeMin = s.readout.codeMin?.value ?? 0;
     const codeMax = s.readout.codeMax?.value ?? 2 ** s.readout.bits.value - 1;
-    readout = { bits: s.readout.bits.value, codeMin, codeMax, span: codeMax - codeMin, samplePeriod: opt(s.readout.samplePeriod), overflow: s.readout.overflow };
+    readout = {
+      bits: s.readout.bits.value,
+      codeMin,
+      codeMax,
+      span: codeMax - codeMin,
+      samplePeriod: opt(s.readout.samplePeriod),
+      overflow: s.readout.overflow,
+    };
   }
   return {
     membrane: resolveNumberFormat(s.membrane),
@@ -297,13 +362,22 @@ function resolveNoise(p: HwProfile, readout: ResolvedReadout | null): ResolvedNo
 function resolveNonlinearity(p: HwProfile): ResolvedNonlinearity {
   const n = p.nonlinearity;
   switch (n.kind) {
-    case 'exact': return { kind: 'exact' };
-    case 'lut': return {
-      kind: 'lut', entries: n.entries.value, min: n.min.value, max: n.max.value,
-      step: (n.max.value - n.min.value) / n.entries.value, interpolation: n.interpolation, outputBits: opt(n.outputBits),
-    };
-    case 'piecewise-linear': return { kind: 'piecewise-linear', segments: n.segments.value, min: n.min.value, max: n.max.value };
-    case 'clamp': return { kind: 'clamp', min: n.min.value, max: n.max.value };
+    case 'exact':
+      return { kind: 'exact' };
+    case 'lut':
+      return {
+        kind: 'lut',
+        entries: n.entries.value,
+        min: n.min.value,
+        max: n.max.value,
+        step: (n.max.value - n.min.value) / n.entries.value,
+        interpolation: n.interpolation,
+        outputBits: opt(n.outputBits),
+      };
+    case 'piecewise-linear':
+      return { kind: 'piecewise-linear', segments: n.segments.value, min: n.min.value, max: n.max.value };
+    case 'clamp':
+      return { kind: 'clamp', min: n.min.value, max: n.max.value };
   }
 }
 
@@ -311,9 +385,15 @@ function resolveDelays(p: HwProfile): ResolvedDelays {
   const d = p.delays.draw;
   let draw: ResolvedDelayDraw;
   switch (d.kind) {
-    case 'constant': draw = { kind: 'constant', value: d.value.value }; break;
-    case 'uniform': draw = { kind: 'uniform', min: d.min.value, max: d.max.value }; break;
-    case 'normal': draw = { kind: 'normal', mean: d.mean.value, std: d.std.value, min: d.min.value, max: d.max.value }; break;
+    case 'constant':
+      draw = { kind: 'constant', value: d.value.value };
+      break;
+    case 'uniform':
+      draw = { kind: 'uniform', min: d.min.value, max: d.max.value };
+      break;
+    case 'normal':
+      draw = { kind: 'normal', mean: d.mean.value, std: d.std.value, min: d.min.value, max: d.max.value };
+      break;
   }
   return {
     granularity: p.delays.granularity,
@@ -344,8 +424,13 @@ export function resolveSettings(p: HwProfile): ResolvedSettings {
     delays: resolveDelays(p),
     limits,
     hostLinks: p.hostLinks.map((l) => ({
-      kind: l.kind, protocol: l.protocol ?? null, baud: opt(l.baud), maxBaud: opt(l.maxBaud),
-      bitsPerByte: opt(l.bitsPerByte), bytesPerSecond: opt(l.bytesPerSecond), maxFrameBytes: opt(l.maxFrameBytes),
+      kind: l.kind,
+      protocol: l.protocol ?? null,
+      baud: opt(l.baud),
+      maxBaud: opt(l.maxBaud),
+      bitsPerByte: opt(l.bitsPerByte),
+      bytesPerSecond: opt(l.bytesPerSecond),
+      maxFrameBytes: opt(l.maxFrameBytes),
     })),
   };
 }

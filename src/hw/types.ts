@@ -38,8 +38,15 @@ export interface Timing extends Noted {
 export type TauRepresentation =
   | (Noted & { kind: 'continuous'; sharing: Sharing; min?: Sourced; max?: Sourced })
   | (Noted & {
-      kind: 'analog-cell'; sharing: Sharing; bits: Sourced; codeMin?: Sourced; codeMax?: Sourced;
-      min: Sourced; max: Sourced; mapping: 'linear' | 'reciprocal' | 'log'; rounding: ProfileRounding;
+      kind: 'analog-cell';
+      sharing: Sharing;
+      bits: Sourced;
+      codeMin?: Sourced;
+      codeMax?: Sourced;
+      min: Sourced;
+      max: Sourced;
+      mapping: 'linear' | 'reciprocal' | 'log';
+      rounding: ProfileRounding;
     })
   | (Noted & { kind: 'decay'; sharing: Sharing; bits: Sourced; dMin?: Sourced; dMax?: Sourced; rounding: ProfileRounding })
   | (Noted & { kind: 'bit-shift'; sharing: Sharing; shiftMin: Sourced; shiftMax: Sourced; rounding: ProfileRounding });
@@ -145,8 +152,16 @@ export interface Delays extends Noted {
 }
 
 export const CAPACITY_LIMITS = [
-  'neuronsTotal', 'neuronsPerCore', 'cores', 'inputs', 'hiddenNeurons', 'outputs',
-  'fanIn', 'fanOut', 'synapsesTotal', 'memoryBytes',
+  'neuronsTotal',
+  'neuronsPerCore',
+  'cores',
+  'inputs',
+  'hiddenNeurons',
+  'outputs',
+  'fanIn',
+  'fanOut',
+  'synapsesTotal',
+  'memoryBytes',
 ] as const;
 export type CapacityLimit = (typeof CAPACITY_LIMITS)[number];
 

@@ -34,10 +34,20 @@ export interface TaskShape {
 export function checkModelLimits(model: ModelShape, source: string): void {
   const p = model.presentation;
   if (!(p.stepsPerSample <= MAX_STEPS_PER_SAMPLE)) {
-    throw new ValidationError(source, 'presentation.stepsPerSample', p.stepsPerSample, `must be at most ${MAX_STEPS_PER_SAMPLE} (the limit a compiled descriptor has)`);
+    throw new ValidationError(
+      source,
+      'presentation.stepsPerSample',
+      p.stepsPerSample,
+      `must be at most ${MAX_STEPS_PER_SAMPLE} (the limit a compiled descriptor has)`,
+    );
   }
   if (!(p.settleSteps < p.stepsPerSample)) {
-    throw new ValidationError(source, 'presentation.settleSteps', p.settleSteps, `must be below stepsPerSample (${p.stepsPerSample}), or no step would learn or be read`);
+    throw new ValidationError(
+      source,
+      'presentation.settleSteps',
+      p.settleSteps,
+      `must be below stepsPerSample (${p.stepsPerSample}), or no step would learn or be read`,
+    );
   }
   const t = model.training;
   for (const key of ['batchSize', 'evalBatchSize'] as const) {
@@ -72,9 +82,19 @@ export function checkModelFitsTask(model: ModelShape, task: TaskShape, source: s
   }
   const top = layers.length - 1;
   if (layers[top].outputSize !== task.numClasses) {
-    throw new ValidationError(source, `network.layers[${top}].outputSize`, layers[top].outputSize, `must be ${task.numClasses}, the number of ${task.name} classes`);
+    throw new ValidationError(
+      source,
+      `network.layers[${top}].outputSize`,
+      layers[top].outputSize,
+      `must be ${task.numClasses}, the number of ${task.name} classes`,
+    );
   }
   if (model.presentation.mode === 'sequence' && model.presentation.stepsPerSample > task.inputSize) {
-    throw new ValidationError(source, 'presentation.stepsPerSample', model.presentation.stepsPerSample, `exceeds the length of a ${task.name} sequence (${task.inputSize})`);
+    throw new ValidationError(
+      source,
+      'presentation.stepsPerSample',
+      model.presentation.stepsPerSample,
+      `exceeds the length of a ${task.name} sequence (${task.inputSize})`,
+    );
   }
 }

@@ -17,7 +17,6 @@ import { checkModelLimits } from './checks.js';
 export const MODEL_FORMAT = 'glekit-model';
 export const MODEL_FORMAT_VERSION = 1;
 
-
 export interface ModelLayer {
   phi: ActivationName;
   inputSize: number;
@@ -96,7 +95,12 @@ export function parseModel(doc: unknown, source: string): ModelFile {
   const { contentHash: _omit, ...body } = doc as Record<string, unknown>;
   const actualHash = hashContent(body);
   if (storedHash !== actualHash) {
-    throw new ValidationError(source, 'contentHash', storedHash, `does not match the content (content hashes to ${actualHash}); the file was modified or damaged`);
+    throw new ValidationError(
+      source,
+      'contentHash',
+      storedHash,
+      `does not match the content (content hashes to ${actualHash}); the file was modified or damaged`,
+    );
   }
 
   const net = root.child('network').object();
@@ -115,7 +119,9 @@ export function parseModel(doc: unknown, source: string): ModelFile {
     if (!lf.child('bias').isNull()) lf.child('bias').vector(outputSize);
     for (const key of ['tauM', 'tauR']) {
       const taus = lf.child(key).vector(outputSize);
-      taus.forEach((t, j) => { if (!(t >= dt)) lf.child(key).child(j).fail(`must be at least dt = ${dt}`); });
+      taus.forEach((t, j) => {
+        if (!(t >= dt)) lf.child(key).child(j).fail(`must be at least dt = ${dt}`);
+      });
     }
     return (doc as { network: { layers: ModelLayer[] } }).network.layers[index];
   });

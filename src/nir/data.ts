@@ -33,7 +33,9 @@ export const MAX_RECORDED_VALUES = 20_000_000;
 /** Refuses, before any work, a recording larger than MAX_RECORDED_VALUES. */
 export function checkRecordingSize(values: number, what: string, fix: string): void {
   if (values > MAX_RECORDED_VALUES) {
-    throw new GlekitError(`${what}: the NIR recording would hold ${values} values (${(values * 8 / 1e6).toFixed(0)} MB), more than the limit of ${MAX_RECORDED_VALUES}; ${fix}`);
+    throw new GlekitError(
+      `${what}: the NIR recording would hold ${values} values (${((values * 8) / 1e6).toFixed(0)} MB), more than the limit of ${MAX_RECORDED_VALUES}; ${fix}`,
+    );
   }
 }
 
@@ -54,7 +56,11 @@ export async function writeNirData(path: string, graphData: NirGraphDataOut): Pr
   return writeHdf5(path, { [ATTRS]: { __type__: 'NIRGraphData', ...graphData.attrs }, nodes });
 }
 
-export interface ReadObservable { shape: number[]; data: Float64Array; dt: number }
+export interface ReadObservable {
+  shape: number[];
+  data: Float64Array;
+  dt: number;
+}
 
 /** Reads a NIR data file of time-gridded observables (what glekit writes) back: node -> observable -> values. */
 export async function readNirData(path: string): Promise<Map<string, Map<string, ReadObservable>>> {
@@ -69,7 +75,8 @@ export async function readNirData(path: string): Promise<Map<string, Map<string,
     for (const [key, g] of obs.children) {
       const data = g.kind === 'group' ? g.children.get('data') : undefined;
       const dt = g.kind === 'group' ? g.attrs.get('dt') : undefined;
-      if (data?.kind !== 'numeric' || dt?.kind !== 'numeric') throw new GlekitError(`${path}: node ${name}, observable ${key}: not time-gridded data with a dt`);
+      if (data?.kind !== 'numeric' || dt?.kind !== 'numeric')
+        throw new GlekitError(`${path}: node ${name}, observable ${key}: not time-gridded data with a dt`);
       m.set(key, { shape: data.shape, data: data.data, dt: dt.data[0] });
     }
     out.set(name, m);

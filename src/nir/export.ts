@@ -8,9 +8,7 @@
  */
 import type { ModelFile } from '../model/model-file.js';
 import type { NirGraphOut, NirNodeOut } from './graph.js';
-import {
-  GRAPH_KEYS, INPUT_NODE, MODEL_FORMAT_TAG, NEURON_KEYS, NEURON_OUTPUT_TEXT, OUTPUT_NODE, neuronNodeName, weightNodeName,
-} from './mapping.js';
+import { GRAPH_KEYS, INPUT_NODE, MODEL_FORMAT_TAG, NEURON_KEYS, NEURON_OUTPUT_TEXT, OUTPUT_NODE, neuronNodeName, weightNodeName } from './mapping.js';
 import type { WriteValue } from './hdf5.js';
 
 function graphMetadata(model: ModelFile): Record<string, WriteValue> {
@@ -43,22 +41,27 @@ export function modelToNirGraph(model: ModelFile): NirGraphOut {
   layers.forEach((l, i) => {
     const n = l.outputSize;
     const weight = { float64: l.weights.flat(), shape: [n, l.inputSize] };
-    nodes.push(l.bias === null
-      ? [weightNodeName(i, false), { type: 'Linear', fields: { weight } }]
-      : [weightNodeName(i, true), { type: 'Affine', fields: { weight, bias: { float64: l.bias, shape: [n] } } }]);
-    nodes.push([neuronNodeName(i), {
-      type: 'LI',
-      fields: {
-        tau: { float64: l.tauM, shape: [n] },
-        r: { float64: new Float64Array(n).fill(1), shape: [n] },
-        v_leak: { float64: new Float64Array(n), shape: [n] },
+    nodes.push(
+      l.bias === null
+        ? [weightNodeName(i, false), { type: 'Linear', fields: { weight } }]
+        : [weightNodeName(i, true), { type: 'Affine', fields: { weight, bias: { float64: l.bias, shape: [n] } } }],
+    );
+    nodes.push([
+      neuronNodeName(i),
+      {
+        type: 'LI',
+        fields: {
+          tau: { float64: l.tauM, shape: [n] },
+          r: { float64: new Float64Array(n).fill(1), shape: [n] },
+          v_leak: { float64: new Float64Array(n), shape: [n] },
+        },
+        metadata: {
+          [NEURON_KEYS.tauR]: { float64: l.tauR, shape: [n] },
+          [NEURON_KEYS.phi]: l.phi,
+          [NEURON_KEYS.output]: NEURON_OUTPUT_TEXT,
+        },
       },
-      metadata: {
-        [NEURON_KEYS.tauR]: { float64: l.tauR, shape: [n] },
-        [NEURON_KEYS.phi]: l.phi,
-        [NEURON_KEYS.output]: NEURON_OUTPUT_TEXT,
-      },
-    }]);
+    ]);
   });
   const top = layers[layers.length - 1].outputSize;
   nodes.push([OUTPUT_NODE, { type: 'Output', fields: { shape: { int64: [top], shape: [1] } } }]);

@@ -9,8 +9,15 @@
  */
 import { GlekitError } from '../util/errors.js';
 import {
-  readChild, withHdf5Reader, writeHdf5,
-  type LeafValue, type NumericValue, type TreeGroup, type TreeNode, type WriteGroup, type WriteValue,
+  readChild,
+  withHdf5Reader,
+  writeHdf5,
+  type LeafValue,
+  type NumericValue,
+  type TreeGroup,
+  type TreeNode,
+  type WriteGroup,
+  type WriteValue,
 } from './hdf5.js';
 
 /** The NIR release whose layout glekit writes (the version string NIR's own writer would put). */
@@ -82,7 +89,9 @@ function checkVersion(path: string, root: TreeGroup): string {
   if (version === null) throw new GlekitError(`${path}: not a NIR file: 'version' is not a string`);
   const m = /^(\d+)\.(\d+)(\.\d+)?([.+-].*)?$/.exec(version);
   if (m === null || !(NIR_READABLE_MAJORS as readonly number[]).includes(Number(m[1]))) {
-    throw new GlekitError(`${path}: NIR version ${JSON.stringify(version)} is not one glekit reads (it reads ${NIR_READABLE_MAJORS.map((x) => `${x}.x`).join(' and ')}; it writes ${NIR_VERSION})`);
+    throw new GlekitError(
+      `${path}: NIR version ${JSON.stringify(version)} is not one glekit reads (it reads ${NIR_READABLE_MAJORS.map((x) => `${x}.x`).join(' and ')}; it writes ${NIR_VERSION})`,
+    );
   }
   return version;
 }
@@ -111,7 +120,8 @@ function readEdges(path: string, g: TreeGroup, nodes: Map<string, NirNode>): [st
   const edges: [string, string][] = [];
   for (let i = 0; i < e.shape[0]; i++) {
     const pair: [string, string] = [e.values[2 * i], e.values[2 * i + 1]];
-    for (const n of pair) if (!nodes.has(n)) throw new GlekitError(`${path}: edge ${i} (${pair.join(' -> ')}) names node ${JSON.stringify(n)}, which the graph does not have`);
+    for (const n of pair)
+      if (!nodes.has(n)) throw new GlekitError(`${path}: edge ${i} (${pair.join(' -> ')}) names node ${JSON.stringify(n)}, which the graph does not have`);
     edges.push(pair);
   }
   return edges;

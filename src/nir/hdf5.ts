@@ -31,12 +31,29 @@ export function h5(): Promise<H5Module> {
 }
 
 /** A numeric dataset as float64 values (integers and float32 convert exactly), row-major. */
-export interface NumericValue { kind: 'numeric'; shape: number[]; data: Float64Array; dtype: string }
-export interface StringValue { kind: 'string'; shape: number[]; values: string[] }
+export interface NumericValue {
+  kind: 'numeric';
+  shape: number[];
+  data: Float64Array;
+  dtype: string;
+}
+export interface StringValue {
+  kind: 'string';
+  shape: number[];
+  values: string[];
+}
 /** A dataset of a type this reader does not interpret (compound, reference, ...). */
-export interface OtherValue { kind: 'other'; shape: number[] | null; dtype: string }
+export interface OtherValue {
+  kind: 'other';
+  shape: number[] | null;
+  dtype: string;
+}
 export type LeafValue = NumericValue | StringValue | OtherValue;
-export interface TreeGroup { kind: 'group'; children: Map<string, TreeNode>; attrs: Map<string, LeafValue> }
+export interface TreeGroup {
+  kind: 'group';
+  children: Map<string, TreeNode>;
+  attrs: Map<string, LeafValue>;
+}
 export type TreeNode = TreeGroup | LeafValue;
 
 /** What a writer gives: strings, numbers, float64 or int64 arrays with a shape, groups. */
@@ -47,7 +64,9 @@ export type WriteValue =
   | { float64: Float64Array | readonly number[]; shape: number[] }
   | { int64: readonly number[]; shape: number[] }
   | { int32: Int32Array; shape: number[] };
-export interface WriteGroup { [name: string]: WriteValue | WriteGroup | undefined }
+export interface WriteGroup {
+  [name: string]: WriteValue | WriteGroup | undefined;
+}
 /** Attributes to put on the group that holds them: `{ '@attrs': {...} }` inside a WriteGroup. */
 export const ATTRS = '@attrs';
 
@@ -154,7 +173,11 @@ function leafOf(meta: { type: number; shape: number[] | null }, dtype: unknown, 
 
 function readAttrs(obj: H5Group | H5Dataset): Map<string, LeafValue> {
   const out = new Map<string, LeafValue>();
-  for (const [name, a] of Object.entries(obj.attrs)) out.set(name, leafOf({ type: a.metadata.type, shape: a.shape }, a.dtype, () => a.value));
+  for (const [name, a] of Object.entries(obj.attrs))
+    out.set(
+      name,
+      leafOf({ type: a.metadata.type, shape: a.shape }, a.dtype, () => a.value),
+    );
   return out;
 }
 

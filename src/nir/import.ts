@@ -74,7 +74,13 @@ function refuseCycles(source: string, graph: NirGraph, next: Map<string, string[
     path.push(name);
     for (const to of next.get(name) ?? []) {
       const k = path.indexOf(to);
-      if (k >= 0) refuse(source, name, graph.nodes.get(name)!, `its edge to ${to} closes a cycle (${[...path.slice(k), to].join(' -> ')}): glekit reads a feed-forward chain (no recurrence)`);
+      if (k >= 0)
+        refuse(
+          source,
+          name,
+          graph.nodes.get(name)!,
+          `its edge to ${to} closes a cycle (${[...path.slice(k), to].join(' -> ')}): glekit reads a feed-forward chain (no recurrence)`,
+        );
       if (!done.has(to)) visit(to);
     }
     path.pop();
@@ -88,23 +94,28 @@ function refuseCycles(source: string, graph: NirGraph, next: Map<string, string[
 /** The nodes from Input to Output, checked to be one chain (no branch, merge, cycle or stray node). */
 function chainOf(source: string, graph: NirGraph): string[] {
   const ofType = (t: string): string[] => [...graph.nodes].filter(([, n]) => n.type === t).map(([k]) => k);
-  const inputs = ofType('Input'), outputs = ofType('Output');
+  const inputs = ofType('Input'),
+    outputs = ofType('Output');
   if (inputs.length !== 1 || outputs.length !== 1) {
     throw new GlekitError(`${source}: the graph has ${inputs.length} Input and ${outputs.length} Output nodes; glekit reads a chain with one of each`);
   }
-  const next = new Map<string, string[]>(), prev = new Map<string, string[]>();
+  const next = new Map<string, string[]>(),
+    prev = new Map<string, string[]>();
   for (const [a, b] of graph.edges) {
     next.set(a, [...(next.get(a) ?? []), b]);
     prev.set(b, [...(prev.get(b) ?? []), a]);
   }
   refuseCycles(source, graph, next);
   for (const [name, node] of graph.nodes) {
-    const ins = prev.get(name) ?? [], outs = next.get(name) ?? [];
-    if (ins.length > 1) refuse(source, name, node, `has ${ins.length} incoming edges (from ${ins.join(', ')}): glekit reads a feed-forward chain (no recurrence, no merges)`);
-    if (outs.length > 1) refuse(source, name, node, `has ${outs.length} outgoing edges (to ${outs.join(', ')}): glekit reads a feed-forward chain (no branches)`);
+    const ins = prev.get(name) ?? [],
+      outs = next.get(name) ?? [];
+    if (ins.length > 1)
+      refuse(source, name, node, `has ${ins.length} incoming edges (from ${ins.join(', ')}): glekit reads a feed-forward chain (no recurrence, no merges)`);
+    if (outs.length > 1)
+      refuse(source, name, node, `has ${outs.length} outgoing edges (to ${outs.join(', ')}): glekit reads a feed-forward chain (no branches)`);
   }
   const chain = [inputs[0]];
-  for (let at = inputs[0]; at !== outputs[0];) {
+  for (let at = inputs[0]; at !== outputs[0]; ) {
     const to = next.get(at)?.[0];
     if (to === undefined) refuse(source, at, graph.nodes.get(at)!, `has no outgoing edge: the chain from ${inputs[0]} ends before ${outputs[0]}`);
     if (chain.includes(to)) refuse(source, to, graph.nodes.get(to)!, 'closes a cycle: glekit reads a feed-forward chain (no recurrence)');
@@ -131,11 +142,17 @@ function arrayField(source: string, name: string, node: NirNode, field: string, 
 
 function sizeOf(source: string, name: string, node: NirNode): number {
   const s = arrayField(source, name, node, 'shape', null);
-  if (s.length !== 1 || !Number.isInteger(s[0]) || s[0] < 1) refuse(source, name, node, `shape [${Array.from(s).join(', ')}] is not one positive size: glekit networks take and give one flat vector`);
+  if (s.length !== 1 || !Number.isInteger(s[0]) || s[0] < 1)
+    refuse(source, name, node, `shape [${Array.from(s).join(', ')}] is not one positive size: glekit networks take and give one flat vector`);
   return s[0];
 }
 
-interface Weights { weights: Float64Array; bias: Float64Array | null; nIn: number; nOut: number }
+interface Weights {
+  weights: Float64Array;
+  bias: Float64Array | null;
+  nIn: number;
+  nOut: number;
+}
 
 function readWeights(source: string, name: string, node: NirNode, nIn: number): Weights {
   const w = numericOf(node.fields.get('weight'));
@@ -148,7 +165,13 @@ function readWeights(source: string, name: string, node: NirNode, nIn: number): 
   return { weights, bias, nIn, nOut };
 }
 
-interface Neurons { tauM: Float64Array; tauR: Float64Array | null; phi: ActivationName | null; gain: Float64Array; offset: Float64Array }
+interface Neurons {
+  tauM: Float64Array;
+  tauR: Float64Array | null;
+  phi: ActivationName | null;
+  gain: Float64Array;
+  offset: Float64Array;
+}
 
 function readNeurons(source: string, name: string, node: NirNode, n: number): Neurons {
   const li = node.type === 'LI';
@@ -162,8 +185,13 @@ function readNeurons(source: string, name: string, node: NirNode, n: number): Ne
     const tauSyn = arrayField(source, name, node, 'tau_syn', [n]);
     const j = tauSyn.findIndex((t) => t !== 0);
     if (j >= 0) {
-      refuse(source, name, node, `tau_syn[${j}] = ${tauSyn[j]}: a synaptic low-pass before the membrane is a second state that a GLE neuron (one membrane, ` +
-        'prospective output) does not have, so it folds in exactly only when tau_syn = 0');
+      refuse(
+        source,
+        name,
+        node,
+        `tau_syn[${j}] = ${tauSyn[j]}: a synaptic low-pass before the membrane is a second state that a GLE neuron (one membrane, ` +
+          'prospective output) does not have, so it folds in exactly only when tau_syn = 0',
+      );
     }
     const wIn = arrayField(source, name, node, 'w_in', [n], 1);
     for (let i = 0; i < n; i++) gain[i] *= wIn[i];
@@ -179,7 +207,13 @@ function readNeurons(source: string, name: string, node: NirNode, n: number): Ne
   let phi: ActivationName | null = null;
   if (phiValue !== undefined) {
     phi = parseActivation(stringOf(phiValue));
-    if (phi === null) refuse(source, name, node, `metadata ${NEURON_KEYS.phi} = ${JSON.stringify(stringOf(phiValue))} is not a glekit rate function (${ACTIVATIONS.join(', ')})`);
+    if (phi === null)
+      refuse(
+        source,
+        name,
+        node,
+        `metadata ${NEURON_KEYS.phi} = ${JSON.stringify(stringOf(phiValue))} is not a glekit rate function (${ACTIVATIONS.join(', ')})`,
+      );
   }
   return { tauM, tauR, phi, gain, offset };
 }
@@ -197,7 +231,12 @@ function fold(w: Weights, nr: Neurons): { weights: Float64Array; bias: Float64Ar
   return { weights, bias, folded: true };
 }
 
-interface RawLayer { weightNode: string; neuronNode: string; w: Weights; nr: Neurons }
+interface RawLayer {
+  weightNode: string;
+  neuronNode: string;
+  w: Weights;
+  nr: Neurons;
+}
 
 function readLayers(source: string, graph: NirGraph, chain: string[], notes: string[]): { layers: RawLayer[]; nIn: number } {
   const node = (k: string): NirNode => graph.nodes.get(k)!;
@@ -207,13 +246,25 @@ function readLayers(source: string, graph: NirGraph, chain: string[], notes: str
   let i = 1;
   for (; i < chain.length - 1; i += 2) {
     const [wName, nName] = [chain[i], chain[i + 1]];
-    if (!WEIGHT_TYPES.includes(node(wName).type)) refuse(source, wName, node(wName), `follows ${chain[i - 1]} (${node(chain[i - 1]).type}); glekit expects a weight node (Affine or Linear) before each neuron node`);
+    if (!WEIGHT_TYPES.includes(node(wName).type))
+      refuse(
+        source,
+        wName,
+        node(wName),
+        `follows ${chain[i - 1]} (${node(chain[i - 1]).type}); glekit expects a weight node (Affine or Linear) before each neuron node`,
+      );
     if (!NEURON_TYPES.includes(node(nName).type)) {
-      refuse(source, nName, node(nName), `follows the weight node ${wName}; glekit expects a neuron node (LI or CubaLI) after each weight node, a layer ends in neurons`);
+      refuse(
+        source,
+        nName,
+        node(nName),
+        `follows the weight node ${wName}; glekit expects a neuron node (LI or CubaLI) after each weight node, a layer ends in neurons`,
+      );
     }
     const w = readWeights(source, wName, node(wName), width);
     const nr = readNeurons(source, nName, node(nName), w.nOut);
-    if (!(nr.gain.every((g) => g === 1) && nr.offset.every((o) => o === 0))) notes.push(`${nName}: r${node(nName).type === 'CubaLI' ? ' * w_in' : ''} and v_leak folded into the weights and bias of ${wName}`);
+    if (!(nr.gain.every((g) => g === 1) && nr.offset.every((o) => o === 0)))
+      notes.push(`${nName}: r${node(nName).type === 'CubaLI' ? ' * w_in' : ''} and v_leak folded into the weights and bias of ${wName}`);
     layers.push({ weightNode: wName, neuronNode: nName, w, nr });
     width = w.nOut;
   }
@@ -244,7 +295,11 @@ function metaJson(source: string, graph: NirGraph, key: string): Record<string, 
   const s = metaString(source, graph, key);
   if (s === undefined) return undefined;
   let v: unknown;
-  try { v = JSON.parse(s); } catch { throw new GlekitError(`${source}: graph metadata ${key} is not JSON text`); }
+  try {
+    v = JSON.parse(s);
+  } catch {
+    throw new GlekitError(`${source}: graph metadata ${key} is not JSON text`);
+  }
   if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new GlekitError(`${source}: graph metadata ${key} must hold a JSON object`);
   return v as Record<string, unknown>;
 }
@@ -283,25 +338,37 @@ function chooseDt(source: string, graph: NirGraph, raw: RawLayer[], options: Imp
 }
 
 function buildLayers(source: string, graph: NirGraph, raw: RawLayer[], dt: number, notes: string[]): ModelLayer[] {
-  let defaultedPhi = false, defaultedTauR = false;
+  let defaultedPhi = false,
+    defaultedTauR = false;
   const layers = raw.map((l): ModelLayer => {
     const { weights, bias } = fold(l.w, l.nr);
     defaultedPhi ||= l.nr.phi === null;
     defaultedTauR ||= l.nr.tauR === null;
     const tauR = l.nr.tauR ?? l.nr.tauM;
-    for (const [what, taus] of [['tau', l.nr.tauM], [NEURON_KEYS.tauR, tauR]] as const) {
+    for (const [what, taus] of [
+      ['tau', l.nr.tauM],
+      [NEURON_KEYS.tauR, tauR],
+    ] as const) {
       const j = taus.findIndex((t) => !(t >= dt));
       if (j >= 0) refuse(source, l.neuronNode, graph.nodes.get(l.neuronNode)!, `${what}[${j}] = ${taus[j]} is below dt = ${dt}; give a smaller --dt`);
     }
     const rows: number[][] = [];
     for (let o = 0; o < l.w.nOut; o++) rows.push(Array.from(weights.subarray(o * l.w.nIn, (o + 1) * l.w.nIn)));
     return {
-      phi: l.nr.phi ?? 'linear', inputSize: l.w.nIn, outputSize: l.w.nOut, weights: rows,
-      bias: bias === null ? null : Array.from(bias), tauM: Array.from(l.nr.tauM), tauR: Array.from(tauR),
+      phi: l.nr.phi ?? 'linear',
+      inputSize: l.w.nIn,
+      outputSize: l.w.nOut,
+      weights: rows,
+      bias: bias === null ? null : Array.from(bias),
+      tauM: Array.from(l.nr.tauM),
+      tauR: Array.from(tauR),
     };
   });
   if (defaultedPhi) notes.push(`no ${NEURON_KEYS.phi} on some neuron nodes: phi = linear there (NIR's LI emits its state unchanged)`);
-  if (defaultedTauR) notes.push(`no ${NEURON_KEYS.tauR} on some neuron nodes: tau_r = tau_m there (the LE neuron: its output reaches the LI's fixed point without the LI's lag)`);
+  if (defaultedTauR)
+    notes.push(
+      `no ${NEURON_KEYS.tauR} on some neuron nodes: tau_r = tau_m there (the LE neuron: its output reaches the LI's fixed point without the LI's lag)`,
+    );
   return layers;
 }
 

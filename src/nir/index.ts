@@ -29,7 +29,15 @@ export interface ExportSummary {
 export async function exportModel(model: ModelFile, out: string, modelPath = '(model)'): Promise<ExportSummary> {
   const graph = modelToNirGraph(model);
   const bytes = await writeNirGraph(out, graph);
-  return { model: modelPath, modelHash: model.contentHash, out, nirVersion: NIR_VERSION, nodes: graph.nodes.length, layers: model.network.layers.length, bytes };
+  return {
+    model: modelPath,
+    modelHash: model.contentHash,
+    out,
+    nirVersion: NIR_VERSION,
+    nodes: graph.nodes.length,
+    layers: model.network.layers.length,
+    bytes,
+  };
 }
 
 /** `glekit export --to nir`: the model file at `modelPath` as a NIR file at `out`. */

@@ -18,7 +18,9 @@ const TRACE_KEYS = ['u', 'v', 'r', 'prospU', 'prospV'] as const;
 
 /** A trace's states as graph data: per layer u, v, r, prospU, prospV (the TRACE names), batch x steps x neurons; the inputs as `input`/`x`. */
 export function traceToNirData(spec: TraceSpec, trace: TraceResult): NirGraphDataOut {
-  const steps = trace.steps.length, batch = spec.batch, dt = spec.network.dt;
+  const steps = trace.steps.length,
+    batch = spec.batch,
+    dt = spec.network.dt;
   const nIn = spec.network.layers[0].inputSize;
   const x = new Float64Array(batch * steps * nIn);
   spec.inputs.forEach((step, k) => {
@@ -57,26 +59,39 @@ export function recordedValues(d: Descriptor, count: number): number {
  * gives the codes back.
  */
 export function statesToNirData(d: Descriptor, states: ArrayLike<number>, count: number, source: string): NirGraphDataOut {
-  const n = d.network, steps = n.presentation.stepsPerSample;
+  const n = d.network,
+    steps = n.presentation.stepsPerSample;
   const perStep = n.layers.reduce((a, l) => a + 2 * l.nOut, 0);
   const nodes: NirGraphDataOut['nodes'] = [];
   let offset = 0;
   n.layers.forEach((layer, l) => {
     const observables: [string, GriddedObservable][] = [];
-    for (const [key, format] of [['u', layer.membraneFormat], ['r', layer.rateFormat]] as const) {
+    for (const [key, format] of [
+      ['u', layer.membraneFormat],
+      ['r', layer.rateFormat],
+    ] as const) {
       const data = new Float64Array(count * steps * layer.nOut);
       for (let s = 0; s < count; s++) {
         for (let t = 0; t < steps; t++) {
-          const from = (s * steps + t) * perStep + offset, to = (s * steps + t) * layer.nOut;
+          const from = (s * steps + t) * perStep + offset,
+            to = (s * steps + t) * layer.nOut;
           for (let j = 0; j < layer.nOut; j++) data[to + j] = states[from + j] * format.lsb;
         }
       }
-      observables.push([key, { data, samples: count, steps, neurons: layer.nOut, dt: n.dt, attrs: { glekit_lsb: format.lsb, glekit_format: format.toString() } }]);
+      observables.push([
+        key,
+        { data, samples: count, steps, neurons: layer.nOut, dt: n.dt, attrs: { glekit_lsb: format.lsb, glekit_format: format.toString() } },
+      ]);
       offset += layer.nOut;
     }
     nodes.push([neuronNodeName(l), observables]);
   });
-  const attrs: Record<string, string | number> = { glekit_tool: `glekit ${VERSION}`, glekit_source: source, glekit_profile: d.header.profile.name, glekit_model_hash: d.header.model.hash };
+  const attrs: Record<string, string | number> = {
+    glekit_tool: `glekit ${VERSION}`,
+    glekit_source: source,
+    glekit_profile: d.header.profile.name,
+    glekit_model_hash: d.header.model.hash,
+  };
   if (n.dtSeconds !== null) attrs.glekit_dt_seconds = n.dtSeconds;
   return { nodes, attrs };
 }

@@ -30,7 +30,9 @@ export interface LinePlot {
 
 function toVegaLite(plot: LinePlot): vegaLite.TopLevelSpec {
   const data = plot.points.map((p) => ({
-    x: p.x, y: p.y, series: p.series ?? '',
+    x: p.x,
+    y: p.y,
+    series: p.series ?? '',
     lo: p.yError === undefined ? p.y : p.y - p.yError,
     hi: p.yError === undefined ? p.y : p.y + p.yError,
   }));
@@ -43,7 +45,10 @@ function toVegaLite(plot: LinePlot): vegaLite.TopLevelSpec {
     { mark: { type: 'line', point: true }, encoding: { x, y: { field: 'y', type: 'quantitative', title: plot.yLabel, scale: yScale }, ...color } },
   ];
   if (hasErrors) {
-    layer.push({ mark: { type: 'errorbar', ticks: true }, encoding: { x, y: { field: 'lo', type: 'quantitative', title: plot.yLabel }, y2: { field: 'hi' }, ...color } });
+    layer.push({
+      mark: { type: 'errorbar', ticks: true },
+      encoding: { x, y: { field: 'lo', type: 'quantitative', title: plot.yLabel }, y2: { field: 'hi' }, ...color },
+    });
   }
   return {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',

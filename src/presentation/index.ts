@@ -32,8 +32,13 @@ export interface Presenter {
  * that enters it (each step of the window for 'sum', the last step for 'last'), and
  * `onStep` every step.
  */
-export function present(p: Presentation, presenter: Presenter, score: Float64Array,
-  onReadout?: (outputs: ArrayLike<number>) => void, onStep?: (t: number) => void): void {
+export function present(
+  p: Presentation,
+  presenter: Presenter,
+  score: Float64Array,
+  onReadout?: (outputs: ArrayLike<number>) => void,
+  onStep?: (t: number) => void,
+): void {
   score.fill(0);
   for (let t = 0; t < p.stepsPerSample; t++) {
     if (p.mode === 'sequence' || t === 0) presenter.fill(t);

@@ -17,9 +17,17 @@ export type TrimParam = 'tauM' | 'tauR' | 'gain' | 'offset';
 export const TRIM_PARAMS: readonly TrimParam[] = ['tauM', 'tauR', 'gain', 'offset'];
 
 /** tau (model time units) = lo (hi / lo)^(code / (2^trimBits - 1)) */
-export interface ExpMap { kind: 'exp'; lo: number; hi: number }
+export interface ExpMap {
+  kind: 'exp';
+  lo: number;
+  hi: number;
+}
 /** value = at0 + (at1023 - at0) code / (2^trimBits - 1); offsets in the layer's network units */
-export interface LinearMap { kind: 'linear'; at0: number; at1023: number }
+export interface LinearMap {
+  kind: 'linear';
+  at0: number;
+  at1023: number;
+}
 
 export type TruthNonlinearity =
   | { kind: 'identity' }
@@ -78,7 +86,8 @@ export interface AnalogTruth {
 
 export function readAnalogTruth(path: string): AnalogTruth {
   const t = JSON.parse(readFileSync(path, 'utf8')) as AnalogTruth;
-  if (t.format !== ANALOG_TRUTH_FORMAT) throw new GlekitError(`${path}: not an analog board's truth file (format ${String(t.format)}, expected ${ANALOG_TRUTH_FORMAT})`);
+  if (t.format !== ANALOG_TRUTH_FORMAT)
+    throw new GlekitError(`${path}: not an analog board's truth file (format ${String(t.format)}, expected ${ANALOG_TRUTH_FORMAT})`);
   return t;
 }
 
@@ -110,7 +119,8 @@ export function adcValue(truth: AnalogTruth, layer: number, code: number): numbe
 }
 
 function tablePhi(nl: Extract<TruthNonlinearity, { kind: 'table' }>): (pu: number) => number {
-  const t = nl.values, last = t.length - 1;
+  const t = nl.values,
+    last = t.length - 1;
   return (pu) => {
     const d = pu - nl.base;
     if (d < 0) return t[0];
@@ -152,7 +162,10 @@ export function truthNetwork(truth: AnalogTruth, batch = 1): Network {
     const f = nl.kind === 'clamp' ? (x: number) => (x < nl.lo ? nl.lo : x > nl.hi ? nl.hi : x) : tablePhi(nl);
     const hooks: LayerHooks = {
       activation: (pu: FloatArray, r: FloatArray, rp: FloatArray, n: number) => {
-        for (let i = 0; i < n; i++) { r[i] = f(pu[i]); rp[i] = 0; }
+        for (let i = 0; i < n; i++) {
+          r[i] = f(pu[i]);
+          rp[i] = 0;
+        }
       },
     };
     layer.hooks = hooks;

@@ -13,8 +13,14 @@ import type { LearningSetup } from '../engine/types.js';
 import type { Presentation } from '../presentation/index.js';
 import type { ClassificationSplit } from '../tasks/types.js';
 import {
-  evaluateSplit, initialPlateau, runEpochs, trainingBatchStartsAtRest,
-  type EpochRecord, type LearnStep, type PlateauSchedule, type SequenceStart,
+  evaluateSplit,
+  initialPlateau,
+  runEpochs,
+  trainingBatchStartsAtRest,
+  type EpochRecord,
+  type LearnStep,
+  type PlateauSchedule,
+  type SequenceStart,
 } from '../train/index.js';
 import type { Substrate } from './target.js';
 
@@ -57,8 +63,13 @@ export interface ChipEvaluation {
 }
 
 /** Accuracy of the host's parameters as the chip runs them (fresh state per batch, no learning). */
-export function evaluateOnChip(sub: Substrate, presentation: Presentation, split: ClassificationSplit, evalBatchSize: number,
-  options: { outputs?: boolean } = {}): ChipEvaluation {
+export function evaluateOnChip(
+  sub: Substrate,
+  presentation: Presentation,
+  split: ClassificationSplit,
+  evalBatchSize: number,
+  options: { outputs?: boolean } = {},
+): ChipEvaluation {
   if (split.count === 0) return { accuracy: NaN, correct: 0, outputs: null };
   const nOut = sub.spec.layers[sub.spec.layers.length - 1].outputSize;
   const outputs = options.outputs ? new Float64Array(split.count * nOut) : null;
@@ -85,8 +96,13 @@ function copyGradients(from: Network, to: Network): void {
  * fresh optimizer and fresh state; leaves the trained parameters in the host copy. The
  * epoch loop is the float trainer's (src/train/epochs.ts); only the learn step differs.
  */
-export function trainOnChip(sub: Substrate, config: ChipTrainingConfig, train: ClassificationSplit, validation: ClassificationSplit,
-  hooks: ChipTrainingHooks = {}): { history: EpochRecord[] } {
+export function trainOnChip(
+  sub: Substrate,
+  config: ChipTrainingConfig,
+  train: ClassificationSplit,
+  validation: ClassificationSplit,
+  hooks: ChipTrainingHooks = {},
+): { history: EpochRecord[] } {
   const spec = { ...sub.spec, layers: sub.parameters() };
   let chip: Network;
   let learn: LearnStep;
@@ -108,21 +124,26 @@ export function trainOnChip(sub: Substrate, config: ChipTrainingConfig, train: C
       sub.realiseInto(chip);
     };
   }
-  const { history } = runEpochs({
-    seed: config.seed,
-    epochs: config.epochs,
-    batchSize: config.batchSize,
-    presentation: config.presentation,
-    net: chip,
-    learn,
-    optimizer: host,
-    resetEachBatch: trainingBatchStartsAtRest(config.presentation, config.trainingSequenceStart, config.resetEachBatch === true),
-    plateau: config.plateau,
-    start: { epoch: 0, plateau: initialPlateau(config.learning.lr), history: [] },
-    afterLearning: () => { if (sub.transparent) sub.setParameters(chip.layers); },
-    validate: () => evaluateSplit((batch) => sub.network(batch), config.presentation, validation, config.evalBatchSize),
-    onBatch: hooks.onBatch,
-    onEpoch: (record) => hooks.onEpoch?.(record),
-  }, train);
+  const { history } = runEpochs(
+    {
+      seed: config.seed,
+      epochs: config.epochs,
+      batchSize: config.batchSize,
+      presentation: config.presentation,
+      net: chip,
+      learn,
+      optimizer: host,
+      resetEachBatch: trainingBatchStartsAtRest(config.presentation, config.trainingSequenceStart, config.resetEachBatch === true),
+      plateau: config.plateau,
+      start: { epoch: 0, plateau: initialPlateau(config.learning.lr), history: [] },
+      afterLearning: () => {
+        if (sub.transparent) sub.setParameters(chip.layers);
+      },
+      validate: () => evaluateSplit((batch) => sub.network(batch), config.presentation, validation, config.evalBatchSize),
+      onBatch: hooks.onBatch,
+      onEpoch: (record) => hooks.onEpoch?.(record),
+    },
+    train,
+  );
   return { history };
 }

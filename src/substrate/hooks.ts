@@ -24,8 +24,16 @@ export interface LayerImperfections {
 }
 
 export function hasEffect(m: LayerImperfections): boolean {
-  return (typeof m.delay === 'number' ? m.delay > 0 : m.delay.some((d) => d > 0)) || m.driveGrid !== null || m.membraneNoise > 0 ||
-    m.membraneGrid !== null || m.activation !== null || m.rateNoise > 0 || m.rateGrid !== null || m.readoutGrid !== null;
+  return (
+    (typeof m.delay === 'number' ? m.delay > 0 : m.delay.some((d) => d > 0)) ||
+    m.driveGrid !== null ||
+    m.membraneNoise > 0 ||
+    m.membraneGrid !== null ||
+    m.activation !== null ||
+    m.rateNoise > 0 ||
+    m.rateGrid !== null ||
+    m.readoutGrid !== null
+  );
 }
 
 /**
@@ -36,7 +44,11 @@ export function hasEffect(m: LayerImperfections): boolean {
 class InputHistory {
   slots: FloatArray[] = [];
   pos = 0;
-  constructor(readonly length: number, private readonly width: number, private readonly newArray: (n: number) => FloatArray) {}
+  constructor(
+    readonly length: number,
+    private readonly width: number,
+    private readonly newArray: (n: number) => FloatArray,
+  ) {}
 
   resize(batch: number): void {
     this.slots = Array.from({ length: this.length }, () => this.newArray(batch * this.width));
@@ -62,7 +74,8 @@ class InputHistory {
 
 export function buildHooks(net: Network, layer: LayerState, m: LayerImperfections, kernels: WeightKernels, noise: Rng): LayerHooks | null {
   if (!hasEffect(m)) return null;
-  const nIn = layer.nIn, nOut = layer.nOut;
+  const nIn = layer.nIn,
+    nOut = layer.nOut;
   const hooks: LayerHooks = {};
   const newArray = (n: number): FloatArray => net.newArray(n);
 
@@ -74,10 +87,16 @@ export function buildHooks(net: Network, layer: LayerState, m: LayerImperfection
     history = h;
     if (!perSynapse) {
       const d = m.delay as number;
-      hooks.input = (bottom) => { h.push(bottom); return h.ago(d); };
+      hooks.input = (bottom) => {
+        h.push(bottom);
+        return h.ago(d);
+      };
     } else {
       // the drive and the gradient read each synapse's own past input from the ring
-      hooks.input = (bottom) => { h.push(bottom); return bottom; };
+      hooks.input = (bottom) => {
+        h.push(bottom);
+        return bottom;
+      };
     }
   }
 
@@ -88,7 +107,8 @@ export function buildHooks(net: Network, layer: LayerState, m: LayerImperfection
     hooks.drive = (W, bias, bottom, s, batch) => {
       if (delays !== null && h !== null) {
         for (let b = 0; b < batch; b++) {
-          const xOff = b * nIn, sOff = b * nOut;
+          const xOff = b * nIn,
+            sOff = b * nOut;
           for (let o = 0; o < nOut; o++) {
             const wOff = o * nIn;
             let acc = 0;
@@ -123,21 +143,32 @@ export function buildHooks(net: Network, layer: LayerState, m: LayerImperfection
     hooks.reset = () => h.reset();
   }
 
-  const mNoise = m.membraneNoise, mGrid = m.membraneGrid;
+  const mNoise = m.membraneNoise,
+    mGrid = m.membraneGrid;
   if (mNoise > 0 || mGrid !== null) {
     hooks.membrane = (L, n) => {
-      const u = L.uNext, pu = L.prospU;
+      const u = L.uNext,
+        pu = L.prospU;
       if (mNoise > 0) {
         // one fluctuation of the membrane: the stored state carries it and this step's rate sees it
-        for (let i = 0; i < n; i++) { const z = mNoise * noise.normal(); u[i] += z; pu[i] += z; }
+        for (let i = 0; i < n; i++) {
+          const z = mNoise * noise.normal();
+          u[i] += z;
+          pu[i] += z;
+        }
       }
-      if (mGrid !== null) { snapArrayToGrid(mGrid, u, n); snapArrayToGrid(mGrid, pu, n); }
+      if (mGrid !== null) {
+        snapArrayToGrid(mGrid, u, n);
+        snapArrayToGrid(mGrid, pu, n);
+      }
     };
   }
 
   if (m.activation !== null) hooks.activation = m.activation;
 
-  const rNoise = m.rateNoise, rGrid = m.rateGrid, adc = m.readoutGrid;
+  const rNoise = m.rateNoise,
+    rGrid = m.rateGrid,
+    adc = m.readoutGrid;
   if (rNoise > 0 || rGrid !== null || adc !== null) {
     hooks.rate = (L, n) => {
       const r = L.rNext;

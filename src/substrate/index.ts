@@ -6,8 +6,16 @@
 export { Substrate, CapacityError, type SubstrateOptions, type RealisedLayer } from './target.js';
 export { evaluateOnChip, trainOnChip, type ChipTrainingConfig, type ChipTrainingHooks, type ChipEvaluation, type ChipPlateau } from './classify.js';
 export {
-  FIXED_STATE_RANGE, weightCodeLimits, weightScale, weightCode, quantiseMatrix, stateGrid, readoutGrid, snapToGrid,
-  type GridQuantiser, type IntegerWeightFormat,
+  FIXED_STATE_RANGE,
+  weightCodeLimits,
+  weightScale,
+  weightCode,
+  quantiseMatrix,
+  stateGrid,
+  readoutGrid,
+  snapToGrid,
+  type GridQuantiser,
+  type IntegerWeightFormat,
 } from './quantise.js';
 export { realisedActivation, rateRange, UNBOUNDED_RATE_RANGE, type Activation } from './nonlinearity.js';
 export { buildHooks, type LayerImperfections } from './hooks.js';

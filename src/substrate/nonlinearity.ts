@@ -36,16 +36,29 @@ export function realisedActivation(phi: ActivationName, nl: ResolvedNonlinearity
   if (nl.kind === 'exact' || phi === 'linear') return null;
   switch (nl.kind) {
     case 'clamp': {
-      const lo = nl.min, hi = nl.max;
+      const lo = nl.min,
+        hi = nl.max;
       return (pu, r, rp, n) => {
         for (let i = 0; i < n; i++) {
           const x = pu[i];
-          if (x < lo) { r[i] = lo; rp[i] = 0; } else if (x > hi) { r[i] = hi; rp[i] = 0; } else { r[i] = x; rp[i] = 1; }
+          if (x < lo) {
+            r[i] = lo;
+            rp[i] = 0;
+          } else if (x > hi) {
+            r[i] = hi;
+            rp[i] = 0;
+          } else {
+            r[i] = x;
+            rp[i] = 1;
+          }
         }
       };
     }
     case 'lut': {
-      const entries = nl.entries, lo = nl.min, step = nl.step, hi = nl.max;
+      const entries = nl.entries,
+        lo = nl.min,
+        step = nl.step,
+        hi = nl.max;
       const table = new Float64Array(entries);
       for (let k = 0; k < entries; k++) table[k] = phiScalar(phi, tableSamplePoint(lo, step, k, nl.interpolation === 'linear'));
       if (nl.outputBits !== null) quantiseEntries(table, nl.outputBits);
@@ -55,7 +68,8 @@ export function realisedActivation(phi: ActivationName, nl: ResolvedNonlinearity
           for (let i = 0; i < n; i++) {
             const x = pu[i];
             let k = Math.floor((x - lo) / step);
-            if (k < 0) k = 0; else if (k > last) k = last;
+            if (k < 0) k = 0;
+            else if (k > last) k = last;
             r[i] = table[k];
             rp[i] = x >= lo && x < hi ? phiPrimeScalar(phi, x) : 0;
           }
@@ -66,8 +80,16 @@ export function realisedActivation(phi: ActivationName, nl: ResolvedNonlinearity
           const x = pu[i];
           const t = (x - lo) / step;
           const k = Math.floor(t);
-          if (k < 0) { r[i] = table[0]; rp[i] = 0; continue; }
-          if (k >= last) { r[i] = table[last]; rp[i] = x < hi ? phiPrimeScalar(phi, x) : 0; continue; }
+          if (k < 0) {
+            r[i] = table[0];
+            rp[i] = 0;
+            continue;
+          }
+          if (k >= last) {
+            r[i] = table[last];
+            rp[i] = x < hi ? phiPrimeScalar(phi, x) : 0;
+            continue;
+          }
           const f = t - k;
           r[i] = table[k] + f * (table[k + 1] - table[k]);
           rp[i] = phiPrimeScalar(phi, x);
@@ -75,7 +97,9 @@ export function realisedActivation(phi: ActivationName, nl: ResolvedNonlinearity
       };
     }
     case 'piecewise-linear': {
-      const segments = nl.segments, lo = nl.min, hi = nl.max;
+      const segments = nl.segments,
+        lo = nl.min,
+        hi = nl.max;
       const width = (hi - lo) / segments;
       const knots = new Float64Array(segments + 1);
       for (let j = 0; j <= segments; j++) knots[j] = phiScalar(phi, lo + j * width);
@@ -84,8 +108,16 @@ export function realisedActivation(phi: ActivationName, nl: ResolvedNonlinearity
       return (pu, r, rp, n) => {
         for (let i = 0; i < n; i++) {
           const x = pu[i];
-          if (x <= lo) { r[i] = knots[0]; rp[i] = 0; continue; }
-          if (x >= hi) { r[i] = knots[segments]; rp[i] = 0; continue; }
+          if (x <= lo) {
+            r[i] = knots[0];
+            rp[i] = 0;
+            continue;
+          }
+          if (x >= hi) {
+            r[i] = knots[segments];
+            rp[i] = 0;
+            continue;
+          }
           let j = Math.floor((x - lo) / width);
           if (j >= segments) j = segments - 1;
           r[i] = knots[j] + (x - (lo + j * width)) * slopes[j];
@@ -107,10 +139,14 @@ export function rateRange(phi: ActivationName, nl: ResolvedNonlinearity): [numbe
   if (phi !== 'linear' && nl.kind === 'clamp') return [nl.min, nl.max];
   switch (phi) {
     case 'hardSigmoid':
-    case 'sigmoid': return [0, 1];
-    case 'tanh': return [-1, 1];
+    case 'sigmoid':
+      return [0, 1];
+    case 'tanh':
+      return [-1, 1];
     case 'relu':
-    case 'softplus': return [0, UNBOUNDED_RATE_RANGE];
-    case 'linear': return [-UNBOUNDED_RATE_RANGE, UNBOUNDED_RATE_RANGE];
+    case 'softplus':
+      return [0, UNBOUNDED_RATE_RANGE];
+    case 'linear':
+      return [-UNBOUNDED_RATE_RANGE, UNBOUNDED_RATE_RANGE];
   }
 }

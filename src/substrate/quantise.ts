@@ -38,8 +38,10 @@ export function weightCodeLimits(w: IntegerWeightFormat): { lo: number; hi: numb
 export function weightScale(w: IntegerWeightFormat, maxAbs: number): number {
   const { hi } = weightCodeLimits(w);
   switch (w.scale.kind) {
-    case 'fixed': return w.scale.step;
-    case 'free': return maxAbs > 0 ? maxAbs / hi : 1;
+    case 'fixed':
+      return w.scale.step;
+    case 'free':
+      return maxAbs > 0 ? maxAbs / hi : 1;
     case 'power-of-two': {
       const e = maxAbs > 0 ? Math.ceil(Math.log2(maxAbs / hi)) : w.scale.minExponent;
       return 2 ** Math.min(w.scale.maxExponent, Math.max(w.scale.minExponent, e));
@@ -69,7 +71,10 @@ export function weightCode(w: IntegerWeightFormat, lo: number, hi: number, x: nu
 export function quantiseMatrix(w: IntegerWeightFormat, src: ArrayLike<number>, out: FloatArray, gain: Float64Array | null): number {
   const n = src.length;
   let maxAbs = 0;
-  for (let k = 0; k < n; k++) { const a = Math.abs(src[k]); if (a > maxAbs) maxAbs = a; }
+  for (let k = 0; k < n; k++) {
+    const a = Math.abs(src[k]);
+    if (a > maxAbs) maxAbs = a;
+  }
   const scale = weightScale(w, maxAbs);
   const { lo, hi } = weightCodeLimits(w);
   for (let k = 0; k < n; k++) {
@@ -96,7 +101,8 @@ export interface GridQuantiser {
 export function stateGrid(f: ResolvedNumberFormat | null): GridQuantiser | null {
   if (f === null) return null;
   switch (f.format) {
-    case 'float': return null;
+    case 'float':
+      return null;
     case 'analog':
       if (f.min === null && f.max === null) return null;
       return { lo: f.min ?? -Infinity, hi: f.max ?? Infinity, step: 0, rounding: 'nearest', overflow: 'saturate' };
@@ -120,7 +126,7 @@ export function snapToGrid(g: GridQuantiser, v: number): number {
   if (g.overflow === 'saturate' || g.step === 0) return x < g.lo ? g.lo : g.hi;
   const levels = Math.round((g.hi - g.lo) / g.step) + 1;
   const k = Math.round((x - g.lo) / g.step);
-  return g.lo + ((((k % levels) + levels) % levels) * g.step);
+  return g.lo + (((k % levels) + levels) % levels) * g.step;
 }
 
 /** snapToGrid in place over a[0..n). */

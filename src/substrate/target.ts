@@ -20,10 +20,7 @@ import type { FloatArray, WeightKernels } from '../engine/kernels.js';
 import { typescriptKernels } from '../engine/kernels.js';
 import { Network, type LayerState } from '../engine/network.js';
 import type { LayerParameters, LearningSetup, NetworkSpec } from '../engine/types.js';
-import {
-  architectureOf, checkCapacitySettings, representTau, type Chip, type ResolvedTauRepresentation,
-  type ResolvedTimeConstant,
-} from '../hw/index.js';
+import { architectureOf, checkCapacitySettings, representTau, type Chip, type ResolvedTauRepresentation, type ResolvedTimeConstant } from '../hw/index.js';
 import { GlekitError } from '../util/errors.js';
 import { median } from '../util/stats.js';
 import { Rng } from '../util/rng.js';
@@ -36,7 +33,10 @@ const NOISE_STREAM = 100 * 65536;
 
 /** A network that does not fit the profile; the message names every limit it breaks. */
 export class CapacityError extends GlekitError {
-  constructor(readonly profileName: string, readonly violations: { limit: string; message: string }[]) {
+  constructor(
+    readonly profileName: string,
+    readonly violations: { limit: string; message: string }[],
+  ) {
     super(`the network does not fit ${profileName}: ${violations.map((v) => v.message).join('; ')}`);
     this.name = 'CapacityError';
   }
@@ -98,12 +98,17 @@ export class Substrate {
     this.checkFits();
     this.noise = Rng.derive(options.noiseSeed ?? chip.seed, NOISE_STREAM);
     this.host = new Network(spec, { batch: 1, kernels: this.kernels });
-    this.timeScale = chip.timing.dt !== null ? chip.timing.dt / spec.dt
-      : chip.tauM.nominal !== null ? chip.tauM.nominal / median(spec.layers.flatMap((l) => Array.from(l.tauM)))
-        : 1;
+    this.timeScale =
+      chip.timing.dt !== null
+        ? chip.timing.dt / spec.dt
+        : chip.tauM.nominal !== null
+          ? chip.tauM.nominal / median(spec.layers.flatMap((l) => Array.from(l.tauM)))
+          : 1;
     this.substrateDt = chip.timing.dt ?? spec.dt * this.timeScale;
     this.scales = spec.layers.map(() => ({ weights: null, bias: null }));
-    this.transparent = !options.forceHostCopy && chip.weights.format === 'float' &&
+    this.transparent =
+      !options.forceHostCopy &&
+      chip.weights.format === 'float' &&
       [chip.tauM, chip.tauR].every((t) => isIdentity(t.representation) && t.sharing === 'neuron') &&
       chip.layers.every((l) => allOnes(l.tauMFactor) && allOnes(l.tauRFactor) && allOnes(l.weightGain));
     this.imperfections = spec.layers.map((l, i) => this.layerImperfections(l, i));
@@ -113,8 +118,10 @@ export class Substrate {
     const arch = architectureOf(this.spec.layers);
     const chipArch = this.chip.architecture;
     if (chipArch.inputSize !== arch.inputSize || chipArch.layerSizes.join(',') !== arch.layerSizes.join(',')) {
-      throw new GlekitError(`chip ${this.chip.profileName} seed ${this.chip.seed} was realised for ${[chipArch.inputSize, ...chipArch.layerSizes].join('-')}, ` +
-        `the network is ${[arch.inputSize, ...arch.layerSizes].join('-')}`);
+      throw new GlekitError(
+        `chip ${this.chip.profileName} seed ${this.chip.seed} was realised for ${[chipArch.inputSize, ...chipArch.layerSizes].join('-')}, ` +
+          `the network is ${[arch.inputSize, ...arch.layerSizes].join('-')}`,
+      );
     }
     const violations: { limit: string; message: string }[] = checkCapacitySettings(this.chip, this.chip.profileName, arch);
     const d = this.chip.delays;
@@ -122,7 +129,10 @@ export class Substrate {
       this.chip.layers.forEach((l) => {
         const max = typeof l.delaySteps === 'number' ? l.delaySteps : l.delaySteps.reduce((a, b) => Math.max(a, b), 0);
         if (max > (d.programmableMax as number)) {
-          violations.push({ limit: 'delays.programmable.max', message: `layer ${l.index}: delay ${max} steps exceeds delays.programmable.max ${d.programmableMax} of ${this.chip.profileName}` });
+          violations.push({
+            limit: 'delays.programmable.max',
+            message: `layer ${l.index}: delay ${max} steps exceeds delays.programmable.max ${d.programmableMax} of ${this.chip.profileName}`,
+          });
         }
       });
     }
@@ -258,7 +268,10 @@ export class Substrate {
       }
       const represented = identity ? setting : representTau(rep, setting * scale, this.substrateDt) / scale;
       let realised = represented * factor[j];
-      if (realised < dt && realised !== host[j]) { realised = dt; this.tauRaisedToDt++; }
+      if (realised < dt && realised !== host[j]) {
+        realised = dt;
+        this.tauRaisedToDt++;
+      }
       out[j] = realised;
     }
   }

@@ -160,7 +160,9 @@ function loadSweep(dir: string): StudySweep {
   if (plan !== null) {
     const ids = plan.jobs.map((j) => j.id);
     if (ids.length !== jobs.length || ids.some((id, i) => id !== jobs[i].id)) {
-      throw new GlekitError(`${planFile}: its job ids are not the ones this glekit derives from its arguments (planned by another version?); plan the sweep again in a new directory`);
+      throw new GlekitError(
+        `${planFile}: its job ids are not the ones this glekit derives from its arguments (planned by another version?); plan the sweep again in a new directory`,
+      );
     }
   }
   return { dir, name: basename(dir), args, plan, jobs, costs: plan?.jobs.map((j) => j.cost) ?? jobs.map(() => 1) };
@@ -172,15 +174,24 @@ const isSweepDir = (d: string): boolean => existsSync(join(d, PLAN_FILE)) || exi
 export function loadStudy(dirArg: string, needPlan: boolean): StudySweep[] {
   const dir = resolve(dirArg);
   if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new GlekitError(`--dir ${dirArg}: not a directory`);
-  const sweeps = isSweepDir(dir) ? [loadSweep(dir)]
-    : readdirSync(dir).sort().map((n) => join(dir, n)).filter((d) => statSync(d).isDirectory() && isSweepDir(d)).map(loadSweep);
+  const sweeps = isSweepDir(dir)
+    ? [loadSweep(dir)]
+    : readdirSync(dir)
+        .sort()
+        .map((n) => join(dir, n))
+        .filter((d) => statSync(d).isDirectory() && isSweepDir(d))
+        .map(loadSweep);
   if (sweeps.length === 0) {
-    throw new GlekitError(`--dir ${dirArg}: holds no sweep (no ${PLAN_FILE} or ${MANIFEST_FILE} in it or in a subdirectory); plan one with glekit robustness ... --out DIR --plan-only`);
+    throw new GlekitError(
+      `--dir ${dirArg}: holds no sweep (no ${PLAN_FILE} or ${MANIFEST_FILE} in it or in a subdirectory); plan one with glekit robustness ... --out DIR --plan-only`,
+    );
   }
   if (needPlan) {
     const unplanned = sweeps.filter((s) => s.plan === null).map((s) => s.dir);
     if (unplanned.length > 0) {
-      throw new GlekitError(`${unplanned.join(', ')}: started on one machine, without ${PLAN_FILE}; plan it with the same arguments and --plan-only to run it as shards`);
+      throw new GlekitError(
+        `${unplanned.join(', ')}: started on one machine, without ${PLAN_FILE}; plan it with the same arguments and --plan-only to run it as shards`,
+      );
     }
   }
   return sweeps;
@@ -215,7 +226,9 @@ export interface ShardRunResult {
 /** Runs the jobs of one shard that no records file holds yet. */
 export async function runShard(opts: { dir: string; shard: Shard; workers: number; quiet?: boolean }): Promise<ShardRunResult> {
   const started = performance.now();
-  const log = (s: string): void => { if (!opts.quiet) process.stderr.write(s + '\n'); };
+  const log = (s: string): void => {
+    if (!opts.quiet) process.stderr.write(s + '\n');
+  };
   const { index, count } = opts.shard;
   const sweeps = loadStudy(opts.dir, true);
   const { shardOf } = studyAssignment(sweeps, count);
@@ -226,28 +239,41 @@ export async function runShard(opts: { dir: string; shard: Shard; workers: numbe
     return mine[k].filter((j) => !done.has(j.id));
   });
   const remaining = todo.reduce((a, j) => a + j.length, 0);
-  log(`shard ${index}/${count} (${opts.shard.source}): ${total} jobs in ${mine.filter((j) => j.length > 0).length} sweep(s), ` +
-    `${total - remaining} done before, running ${remaining} on ${opts.workers === 0 ? 'this thread' : `${opts.workers} worker thread(s)`}`);
+  log(
+    `shard ${index}/${count} (${opts.shard.source}): ${total} jobs in ${mine.filter((j) => j.length > 0).length} sweep(s), ` +
+      `${total - remaining} done before, running ${remaining} on ${opts.workers === 0 ? 'this thread' : `${opts.workers} worker thread(s)`}`,
+  );
   let ran = 0;
   const files: string[] = [];
   for (const [k, s] of sweeps.entries()) {
     if (todo[k].length === 0) continue;
     const plan = s.plan!;
-    if (profileHash(plan.profile) !== s.args.settings.profileHash) throw new GlekitError(`${join(s.dir, PLAN_FILE)}: its profile does not have the hash its settings name; plan the sweep again`);
+    if (profileHash(plan.profile) !== s.args.settings.profileHash)
+      throw new GlekitError(`${join(s.dir, PLAN_FILE)}: its profile does not have the hash its settings name; plan the sweep again`);
     const writer = new RecordWriter(shardRecordsFile(s.dir, index, count), true);
     const init = { modelPath: join(s.dir, plan.model), profile: plan.profile, settings: s.args.settings };
     try {
       await runJobs(init, todo[k], opts.workers, (r: JobRecord) => {
         writer.append(r);
         ran++;
-        log(`shard ${index}/${count}: ${s.name} job ${r.jobId} (${JSON.stringify(r.params)}, chip seed ${r.seed}) done in ${r.timing.seconds.toFixed(2)} s; ${total - remaining + ran}/${total}`);
+        log(
+          `shard ${index}/${count}: ${s.name} job ${r.jobId} (${JSON.stringify(r.params)}, chip seed ${r.seed}) done in ${r.timing.seconds.toFixed(2)} s; ${total - remaining + ran}/${total}`,
+        );
       });
     } finally {
       writer.close();
     }
     files.push(writer.file);
   }
-  return { shard: opts.shard, jobs: total, doneBefore: total - remaining, ran, workers: opts.workers, wallSeconds: (performance.now() - started) / 1000, files };
+  return {
+    shard: opts.shard,
+    jobs: total,
+    doneBefore: total - remaining,
+    ran,
+    workers: opts.workers,
+    wallSeconds: (performance.now() - started) / 1000,
+    files,
+  };
 }
 
 /** The one shard count the study's records files were written for, or null (none, or several). */
@@ -272,7 +298,10 @@ export interface SweepProgress {
 }
 
 /** How far every sweep of the study is; per shard for `tasks` shards, or for the one count the records files name. */
-export function studyProgress(dirArg: string, tasks?: number): { sweeps: SweepProgress[]; shardCount: number | null; reads: ReadRecordsResult[]; study: StudySweep[] } {
+export function studyProgress(
+  dirArg: string,
+  tasks?: number,
+): { sweeps: SweepProgress[]; shardCount: number | null; reads: ReadRecordsResult[]; study: StudySweep[] } {
   const study = loadStudy(dirArg, false);
   const reads = study.map((s) => readAllRecords(s.dir, jobMap(s), () => {}));
   const shardCount = tasks ?? recordedShardCount(reads);
@@ -285,11 +314,25 @@ export function studyProgress(dirArg: string, tasks?: number): { sweeps: SweepPr
     let shards: SweepProgress['shards'] = null;
     if (assignment !== null && shardCount !== null) {
       shards = Array.from({ length: shardCount }, () => ({ jobs: 0, done: 0, attempts: 0 }));
-      s.jobs.forEach((j, i) => { const sh = shards![assignment[k][i]]; sh.jobs++; if (done.has(j.id)) sh.done++; });
+      s.jobs.forEach((j, i) => {
+        const sh = shards![assignment[k][i]];
+        sh.jobs++;
+        if (done.has(j.id)) sh.done++;
+      });
       for (const f of reads[k].perFile) if (f.info.shard !== null && f.info.shard.count === shardCount) shards[f.info.shard.index].attempts++;
     }
-    return { name: s.name, dir: s.dir, jobs: s.jobs.length, done: done.size, missing, duplicates: reads[k].duplicates, conflicting: reads[k].conflicting,
-      recordsFiles: reads[k].perFile.length, costDone: totalCost > 0 ? costDone / totalCost : 1, shards };
+    return {
+      name: s.name,
+      dir: s.dir,
+      jobs: s.jobs.length,
+      done: done.size,
+      missing,
+      duplicates: reads[k].duplicates,
+      conflicting: reads[k].conflicting,
+      recordsFiles: reads[k].perFile.length,
+      costDone: totalCost > 0 ? costDone / totalCost : 1,
+      shards,
+    };
   });
   return { sweeps, shardCount, reads, study };
 }
@@ -306,9 +349,14 @@ function describeMissing(p: ReturnType<typeof studyProgress>): string {
   for (const s of p.sweeps) {
     if (s.missing.length === 0) continue;
     const shards = s.shards?.map((sh, i) => (sh.done < sh.jobs ? `${i}` : '')).filter((x) => x !== '') ?? [];
-    const first = s.missing.slice(0, 3).map((j) => `${JSON.stringify(j.params)} seed ${j.seed}`).join(', ');
-    parts.push(`${s.name}: ${s.missing.length} of ${s.jobs} (${first}${s.missing.length > 3 ? ', ...' : ''})` +
-      (shards.length > 0 ? ` in shard${shards.length > 1 ? 's' : ''} ${shards.join(', ')} of ${p.shardCount}` : ''));
+    const first = s.missing
+      .slice(0, 3)
+      .map((j) => `${JSON.stringify(j.params)} seed ${j.seed}`)
+      .join(', ');
+    parts.push(
+      `${s.name}: ${s.missing.length} of ${s.jobs} (${first}${s.missing.length > 3 ? ', ...' : ''})` +
+        (shards.length > 0 ? ` in shard${shards.length > 1 ? 's' : ''} ${shards.join(', ')} of ${p.shardCount}` : ''),
+    );
   }
   return parts.join('; ');
 }
@@ -319,7 +367,9 @@ function describeMissing(p: ReturnType<typeof studyProgress>): string {
  * unless `allowMissing` (then the summaries count what is there).
  */
 export async function collectStudy(opts: { dir: string; plots?: boolean; allowMissing?: boolean; tasks?: number; quiet?: boolean }): Promise<CollectResult> {
-  const log = (s: string): void => { if (!opts.quiet) process.stderr.write(s + '\n'); };
+  const log = (s: string): void => {
+    if (!opts.quiet) process.stderr.write(s + '\n');
+  };
   const p = studyProgress(opts.dir, opts.tasks);
   const missing = p.sweeps.reduce((a, s) => a + s.missing.length, 0);
   if (missing > 0 && opts.allowMissing !== true) {
@@ -330,10 +380,21 @@ export async function collectStudy(opts: { dir: string; plots?: boolean; allowMi
   for (const [k, s] of p.study.entries()) {
     const pr = p.sweeps[k];
     if (pr.conflicting.length > 0) {
-      log(`${s.name}: ${pr.conflicting.length} job(s) recorded twice with different results (the first record counts): ${pr.conflicting.slice(0, 3).join(', ')}`);
+      log(
+        `${s.name}: ${pr.conflicting.length} job(s) recorded twice with different results (the first record counts): ${pr.conflicting.slice(0, 3).join(', ')}`,
+      );
     }
     const { summary, files } = await writeSweepOutputs(s.dir, s.args, p.reads[k].done.values(), opts.plots !== false);
-    result.sweeps.push({ name: s.name, dir: s.dir, jobs: s.jobs.length, records: pr.done, duplicates: pr.duplicates, missing: pr.missing.length, files, points: summary });
+    result.sweeps.push({
+      name: s.name,
+      dir: s.dir,
+      jobs: s.jobs.length,
+      records: pr.done,
+      duplicates: pr.duplicates,
+      missing: pr.missing.length,
+      files,
+      points: summary,
+    });
   }
   return result;
 }
@@ -344,15 +405,26 @@ export function formatProgress(p: ReturnType<typeof studyProgress>): string {
   const pct = (x: number): string => `${(100 * x).toFixed(1)} %`;
   const jobs = p.sweeps.reduce((a, s) => a + s.jobs, 0);
   const done = p.sweeps.reduce((a, s) => a + s.done, 0);
-  lines.push(`${done}/${jobs} jobs done (${pct(jobs > 0 ? done / jobs : 1)}) in ${p.sweeps.length} sweep(s)${p.shardCount !== null ? `, ${p.shardCount} shards` : ''}`);
+  lines.push(
+    `${done}/${jobs} jobs done (${pct(jobs > 0 ? done / jobs : 1)}) in ${p.sweeps.length} sweep(s)${p.shardCount !== null ? `, ${p.shardCount} shards` : ''}`,
+  );
   for (const s of p.sweeps) {
-    lines.push(`  ${s.name}: ${s.done}/${s.jobs} jobs, ${pct(s.costDone)} of the expected cost, ${s.recordsFiles} records file(s)` +
-      `${s.duplicates > 0 ? `, ${s.duplicates} duplicate record(s) dropped` : ''}`);
+    lines.push(
+      `  ${s.name}: ${s.done}/${s.jobs} jobs, ${pct(s.costDone)} of the expected cost, ${s.recordsFiles} records file(s)` +
+        `${s.duplicates > 0 ? `, ${s.duplicates} duplicate record(s) dropped` : ''}`,
+    );
   }
   if (p.shardCount !== null && p.sweeps.every((s) => s.shards !== null)) {
-    const per = Array.from({ length: p.shardCount }, (_, i) => p.sweeps.reduce((a, s) => ({
-      jobs: a.jobs + s.shards![i].jobs, done: a.done + s.shards![i].done, attempts: a.attempts + s.shards![i].attempts,
-    }), { jobs: 0, done: 0, attempts: 0 }));
+    const per = Array.from({ length: p.shardCount }, (_, i) =>
+      p.sweeps.reduce(
+        (a, s) => ({
+          jobs: a.jobs + s.shards![i].jobs,
+          done: a.done + s.shards![i].done,
+          attempts: a.attempts + s.shards![i].attempts,
+        }),
+        { jobs: 0, done: 0, attempts: 0 },
+      ),
+    );
     per.forEach((sh, i) => {
       const state = sh.done === sh.jobs ? 'complete' : sh.attempts === 0 ? 'not started' : 'incomplete';
       lines.push(`  shard ${i}/${p.shardCount}: ${sh.done}/${sh.jobs} jobs, ${sh.attempts} records file(s), ${state}`);
@@ -387,8 +459,10 @@ function thisGlekit(): string {
 export function writeSlurmScript(opts: SlurmOptions): { script: string; balance: Balance; text: string; jobs: number } {
   const sweeps = loadStudy(opts.dir, true);
   const dir = resolve(opts.dir);
-  if (/[\s"'\\%]/.test(dir)) throw new GlekitError(`--dir ${opts.dir}: Slurm's #SBATCH lines cannot hold a path with blanks, quotes, backslashes or %; use another directory`);
-  if (opts.partition !== undefined && !/^[A-Za-z0-9_.,-]+$/.test(opts.partition)) throw new GlekitError(`option --partition: not a partition name (got ${JSON.stringify(opts.partition)})`);
+  if (/[\s"'\\%]/.test(dir))
+    throw new GlekitError(`--dir ${opts.dir}: Slurm's #SBATCH lines cannot hold a path with blanks, quotes, backslashes or %; use another directory`);
+  if (opts.partition !== undefined && !/^[A-Za-z0-9_.,-]+$/.test(opts.partition))
+    throw new GlekitError(`option --partition: not a partition name (got ${JSON.stringify(opts.partition)})`);
   if (opts.time !== undefined && !/^[0-9]+([-:][0-9]+){0,3}$/.test(opts.time)) {
     throw new GlekitError(`option --time: must be a Slurm time limit such as 30, 2:00:00 or 1-12 (got ${JSON.stringify(opts.time)})`);
   }
@@ -425,7 +499,9 @@ export function writeSlurmScript(opts: SlurmOptions): { script: string; balance:
 export function submitSlurmScript(script: string): string {
   const r = spawnSync('sbatch', ['--parsable', script], { encoding: 'utf8' });
   if (r.error !== undefined) {
-    throw new GlekitError(`cannot run sbatch (${(r.error as NodeJS.ErrnoException).code ?? r.error.message}): submit ${script} on a machine with Slurm, or leave out --submit`);
+    throw new GlekitError(
+      `cannot run sbatch (${(r.error as NodeJS.ErrnoException).code ?? r.error.message}): submit ${script} on a machine with Slurm, or leave out --submit`,
+    );
   }
   if (r.status !== 0) throw new GlekitError(`sbatch ${script} failed (exit code ${r.status}): ${r.stderr.trim()}`);
   return r.stdout.trim().split(';')[0];

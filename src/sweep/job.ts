@@ -36,7 +36,9 @@ export interface JobContext {
 export function createJobContext(init: JobContextInit): JobContext {
   const model = loadModel(init.modelPath);
   if (model.contentHash !== init.settings.modelHash) {
-    throw new GlekitError(`${init.modelPath}: the model changed while the sweep ran (content hash ${model.contentHash}, the sweep started with ${init.settings.modelHash})`);
+    throw new GlekitError(
+      `${init.modelPath}: the model changed while the sweep ran (content hash ${model.contentHash}, the sweep started with ${init.settings.modelHash})`,
+    );
   }
   const data = loadClassificationTask(init.settings.task, init.settings.dataSeed);
   checkModelFitsTask(model, data, init.modelPath);
@@ -117,7 +119,10 @@ function tauMismatch(sub: Substrate): number {
   let sum = 0;
   let n = 0;
   for (const l of sub.realised()) {
-    for (let j = 0; j < l.tauM.length; j++) { sum += Math.abs(l.tauM[j] / l.tauR[j] - 1); n++; }
+    for (let j = 0; j < l.tauM.length; j++) {
+      sum += Math.abs(l.tauM[j] / l.tauR[j] - 1);
+      n++;
+    }
   }
   return sum / n;
 }
@@ -134,7 +139,7 @@ export function chipTrainingConfig(ctx: JobContext, seed: number): ChipTrainingC
     learnTauM: s.learnTau,
     tauLrFactor: s.tauLrFactor ?? 1,
     // as the float engine requires of every time constant: not below dt
-    tauMin: s.learnTau ? ctx.spec.dt : trained.tauMin ?? 0,
+    tauMin: s.learnTau ? ctx.spec.dt : (trained.tauMin ?? 0),
   };
   return {
     seed,
@@ -161,7 +166,11 @@ export function outputDivergence(values: ArrayLike<number>, nOut: number, stage:
 /** The first host parameter that is not finite after an epoch of training in the loop, as a Divergence, or null. */
 export function parameterDivergence(sub: Substrate, epoch: number): Divergence | null {
   for (const [l, p] of sub.parameters().entries()) {
-    const arrays: [string, ArrayLike<number> | null, number][] = [['weights', p.weights, p.inputSize], ['bias', p.bias, 0], ['tauM', p.tauM, 0]];
+    const arrays: [string, ArrayLike<number> | null, number][] = [
+      ['weights', p.weights, p.inputSize],
+      ['bias', p.bias, 0],
+      ['tauM', p.tauM, 0],
+    ];
     for (const [name, a, cols] of arrays) {
       for (let i = 0; a !== null && i < a.length; i++) {
         if (Number.isFinite(a[i])) continue;
@@ -175,7 +184,9 @@ export function parameterDivergence(sub: Substrate, epoch: number): Divergence |
 
 /** Stops training in the loop at the first epoch that left a parameter non-finite. */
 class Diverged extends Error {
-  constructor(readonly divergence: Divergence) { super(`diverged at ${divergence.where}`); }
+  constructor(readonly divergence: Divergence) {
+    super(`diverged at ${divergence.where}`);
+  }
 }
 
 export async function runJob(ctx: JobContext, job: Job): Promise<JobRecord> {
@@ -292,7 +303,10 @@ export function parseJobRecord(doc: unknown, source: string): JobRecord {
     metrics: {
       accuracy: accuracy('accuracy'),
       accuracyBeforeTraining: accuracy('accuracyBeforeTraining'),
-      trainingValidation: m.child('trainingValidation').array().map((f) => (f.isNull() ? NaN : f.number({ min: 0, max: 1 }))),
+      trainingValidation: m
+        .child('trainingValidation')
+        .array()
+        .map((f) => (f.isNull() ? NaN : f.number({ min: 0, max: 1 }))),
       tauMFactorCV: optionalNumber(m.child('tauMFactorCV')) ?? NaN,
       tauRFactorCV: optionalNumber(m.child('tauRFactorCV')) ?? NaN,
       tauMismatch: optionalNumber(m.child('tauMismatch')) ?? NaN,

@@ -37,7 +37,10 @@ function parseNumber(text: string, what: string, arg: string): number {
 export function parseVary(arg: string): VaryAxis {
   const eq = arg.indexOf('=');
   if (eq <= 0) throw new ValidationError('--vary', arg, arg, 'must be NAME=LIST or NAME=FROM:TO:STEP (e.g. weightBits=2:16:1 or tauMCV=0,0.1,0.2)');
-  const names = arg.slice(0, eq).split('+').map((s) => s.trim());
+  const names = arg
+    .slice(0, eq)
+    .split('+')
+    .map((s) => s.trim());
   for (const n of names) {
     if (!(OVERRIDE_NAMES as readonly string[]).includes(n)) {
       throw new ValidationError('--vary', arg, n, `names an unknown parameter (known: ${OVERRIDE_NAMES.join(', ')})`);
@@ -85,11 +88,12 @@ export function gridPoints(axes: readonly VaryAxis[]): Overrides[] {
   let points: Overrides[] = [{}];
   for (const a of axes) {
     const next: Overrides[] = [];
-    for (const p of points) for (const v of a.values) {
-      const q: Overrides = { ...p };
-      for (const n of a.names) q[n] = v;
-      next.push(q);
-    }
+    for (const p of points)
+      for (const v of a.values) {
+        const q: Overrides = { ...p };
+        for (const n of a.names) q[n] = v;
+        next.push(q);
+      }
     points = next;
     if (points.length > MAX_JOBS) throw new GlekitError(`the grid has more than ${MAX_JOBS} points`);
   }

@@ -124,7 +124,10 @@ export class RecordWriter {
    * `exclusive`: the file must not exist yet (a shard's own file); otherwise records are
    * appended to what is there (DIR/records.jsonl under DIR/sweep.lock).
    */
-  constructor(readonly file: string, private readonly exclusive = false) {}
+  constructor(
+    readonly file: string,
+    private readonly exclusive = false,
+  ) {}
   append(record: JobRecord): void {
     if (this.fd === null) {
       const dir = join(this.file, '..');

@@ -121,10 +121,13 @@ export function checkManifest(dir: string, args: ManifestArgs, jobs: number, mod
     } catch (e) {
       throw new GlekitError(`${file}: not a readable sweep manifest (${(e as Error).message}); choose another --out or remove the directory`);
     }
-    if (old.format !== MANIFEST_FORMAT) throw new ValidationError(file, 'format', old.format, `must be "${MANIFEST_FORMAT}"; this directory does not hold a glekit sweep`);
+    if (old.format !== MANIFEST_FORMAT)
+      throw new ValidationError(file, 'format', old.format, `must be "${MANIFEST_FORMAT}"; this directory does not hold a glekit sweep`);
     if (canonicalJson(old.args) !== canonicalJson(args)) {
-      throw new GlekitError(`${dir} holds a sweep started with different arguments (${describeDifferences(old.args, args)}). ` +
-        'Re-run with the original arguments to continue it, or choose another --out for a new sweep.');
+      throw new GlekitError(
+        `${dir} holds a sweep started with different arguments (${describeDifferences(old.args, args)}). ` +
+          'Re-run with the original arguments to continue it, or choose another --out for a new sweep.',
+      );
     }
     return;
   }
@@ -171,7 +174,9 @@ export function runOnWorkers(init: JobContextInit, jobs: Job[], count: number, o
       live++;
       w.on('message', (m: FromWorker) => {
         switch (m.type) {
-          case 'ready': dispatch(w); break;
+          case 'ready':
+            dispatch(w);
+            break;
           case 'done':
             try {
               onRecord(m.record);
@@ -186,7 +191,9 @@ export function runOnWorkers(init: JobContextInit, jobs: Job[], count: number, o
             fail(new GlekitError(`job ${m.jobId} (${JSON.stringify(job?.params)}, chip seed ${job?.seed}) failed: ${m.message}`));
             break;
           }
-          case 'fatal': fail(new GlekitError(`a sweep worker could not start: ${m.message}`)); break;
+          case 'fatal':
+            fail(new GlekitError(`a sweep worker could not start: ${m.message}`));
+            break;
         }
       });
       w.on('error', (e) => fail(e));
@@ -241,12 +248,15 @@ export function prepareSweep(opts: SweepOptions): PreparedSweep {
   const chipLr = opts.chipLr ?? DEFAULT_CHIP_LR;
   if (!(chipLr > 0) || !Number.isFinite(chipLr)) throw new ValidationError('arguments', '--chip-lr', opts.chipLr, 'must be a positive number');
   const tauLrFactor = opts.tauLrFactor ?? 1;
-  if (!(tauLrFactor > 0) || !Number.isFinite(tauLrFactor)) throw new ValidationError('arguments', '--tau-lr-factor', opts.tauLrFactor, 'must be a positive number');
+  if (!(tauLrFactor > 0) || !Number.isFinite(tauLrFactor))
+    throw new ValidationError('arguments', '--tau-lr-factor', opts.tauLrFactor, 'must be a positive number');
   if (tauLrFactor !== 1 && !learnTau) throw new GlekitError('--tau-lr-factor sets the rate of tau_m learning: it needs --learn-tau');
   const workerCount = opts.workers ?? availableParallelism();
   requireInt('--workers', workerCount, 0);
   const split = opts.split ?? 'test';
-  const log = (s: string): void => { if (!opts.quiet) process.stderr.write(s + '\n'); };
+  const log = (s: string): void => {
+    if (!opts.quiet) process.stderr.write(s + '\n');
+  };
 
   const model = loadModel(opts.model);
   const profile = loadProfile(opts.hw);
@@ -287,19 +297,25 @@ export function axesOf(args: ManifestArgs): VaryAxis[] {
  * summary.json, summary.md and the plots of a sweep from its records: the same bytes
  * whichever machines or processes wrote the records, and in whatever order.
  */
-export async function writeSweepOutputs(dir: string, args: ManifestArgs, records: Iterable<JobRecord>, plots: boolean): Promise<{ summary: PointSummary[]; files: string[] }> {
+export async function writeSweepOutputs(
+  dir: string,
+  args: ManifestArgs,
+  records: Iterable<JobRecord>,
+  plots: boolean,
+): Promise<{ summary: PointSummary[]; files: string[] }> {
   const s = args.settings;
   const axes = axesOf(args);
   const points = gridPoints(axes);
   const jobs = points.length * args.seeds;
   const tauLrFactor = s.tauLrFactor ?? 1;
   const summary = summarise(points, records);
-  const inLoop = `, ${s.trainOnChip} epoch${s.trainOnChip === 1 ? '' : 's'} in the loop at lr ${s.chipLr}` +
+  const inLoop =
+    `, ${s.trainOnChip} epoch${s.trainOnChip === 1 ? '' : 's'} in the loop at lr ${s.chipLr}` +
     `${s.learnTau ? ` learning tau_m${tauLrFactor !== 1 ? ` (x${tauLrFactor})` : ''}` : ''}${s.resetState ? ', state reset per batch' : ''}`;
   const title = `${s.task} on ${s.profileName}${s.trainOnChip > 0 ? inLoop : ''}`;
   const header = `# ${title}\n\nmodel ${s.modelHash}, ${args.seeds} chips per point (seeds 1..${args.seeds}), ${s.split} split, ${jobs} jobs`;
   const files = writeSummaryFiles(dir, axes, summary, s.trainOnChip > 0, header);
-  if (plots) files.push(...await writeSweepPlots(dir, axes, summary, title));
+  if (plots) files.push(...(await writeSweepPlots(dir, axes, summary, title)));
   return { summary, files };
 }
 

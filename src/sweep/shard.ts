@@ -21,8 +21,10 @@ export interface Shard {
 export const MAX_SHARDS = 100_000;
 
 function checkShard(index: number, count: number, source: string): Shard {
-  if (!Number.isInteger(count) || count < 1 || count > MAX_SHARDS) throw new GlekitError(`${source}: the number of shards must be an integer in 1..${MAX_SHARDS} (got ${count})`);
-  if (!Number.isInteger(index) || index < 0 || index >= count) throw new GlekitError(`${source}: the shard index must be an integer in 0..${count - 1} (got ${index})`);
+  if (!Number.isInteger(count) || count < 1 || count > MAX_SHARDS)
+    throw new GlekitError(`${source}: the number of shards must be an integer in 1..${MAX_SHARDS} (got ${count})`);
+  if (!Number.isInteger(index) || index < 0 || index >= count)
+    throw new GlekitError(`${source}: the shard index must be an integer in 0..${count - 1} (got ${index})`);
   return { index, count, source };
 }
 
@@ -65,17 +67,22 @@ export function shardFromEnvironment(env: NodeJS.ProcessEnv, shards?: number): S
     const base = min ?? 0;
     const n = count ?? max! - base + 1;
     if (max !== undefined && max - base + 1 !== n) {
-      throw new GlekitError(`${source}: the array's task ids are not contiguous; submit it as --array=0-${n - 1}, or give --shards N (then I = SLURM_ARRAY_TASK_ID)`);
+      throw new GlekitError(
+        `${source}: the array's task ids are not contiguous; submit it as --array=0-${n - 1}, or give --shards N (then I = SLURM_ARRAY_TASK_ID)`,
+      );
     }
     return checkShard(taskId - base, n, source);
   }
   const k8s = env.JOB_COMPLETION_INDEX;
   if (k8s !== undefined && k8s !== '') {
     const index = intFrom(k8s, 'JOB_COMPLETION_INDEX');
-    if (shards === undefined) throw new GlekitError(`JOB_COMPLETION_INDEX=${index}: give the number of shards with --shards N (the job's completions; Kubernetes does not export it)`);
+    if (shards === undefined)
+      throw new GlekitError(`JOB_COMPLETION_INDEX=${index}: give the number of shards with --shards N (the job's completions; Kubernetes does not export it)`);
     return checkShard(index, shards, `Kubernetes JOB_COMPLETION_INDEX=${index} with --shards ${shards}`);
   }
-  throw new GlekitError('which shard? give --shard I/N (--shard 0/1 runs every job), or run inside a Slurm array (SLURM_ARRAY_TASK_ID) or a Kubernetes indexed job (JOB_COMPLETION_INDEX with --shards N)');
+  throw new GlekitError(
+    'which shard? give --shard I/N (--shard 0/1 runs every job), or run inside a Slurm array (SLURM_ARRAY_TASK_ID) or a Kubernetes indexed job (JOB_COMPLETION_INDEX with --shards N)',
+  );
 }
 
 /**
@@ -140,7 +147,10 @@ export interface Balance {
 export function balanceOf(costs: readonly number[], shardOf: readonly number[], count: number): Balance {
   const loads = new Array<number>(count).fill(0);
   const jobsPerShard = new Array<number>(count).fill(0);
-  shardOf.forEach((s, i) => { loads[s] += costs[i]; jobsPerShard[s]++; });
+  shardOf.forEach((s, i) => {
+    loads[s] += costs[i];
+    jobsPerShard[s]++;
+  });
   const mean = loads.reduce((a, b) => a + b, 0) / count;
   return { shards: count, loads, jobsPerShard, maxOverMean: mean > 0 ? Math.max(...loads) / mean : 1 };
 }

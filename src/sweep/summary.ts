@@ -52,11 +52,13 @@ const pct = (x: number): string => (Number.isFinite(x) ? (100 * x).toFixed(2) : 
 
 /** One line per diverged job: the point, the chip seed, and where and when its network stopped being finite. */
 export function formatDivergences(axes: readonly VaryAxis[], summary: readonly PointSummary[]): string[] {
-  return summary.flatMap((s) => s.diverged.map(({ seed, divergence: d }) => {
-    const point = axes.map((a) => `${axisLabel(a)}=${s.params[a.names[0]]}`).join(', ');
-    const when = d.epoch === null ? d.stage : `${d.stage}, epoch ${d.epoch}`;
-    return `diverged: ${point === '' ? '' : `${point}, `}chip seed ${seed}: ${d.where} = ${d.value} (${when}); left out of the mean`;
-  }));
+  return summary.flatMap((s) =>
+    s.diverged.map(({ seed, divergence: d }) => {
+      const point = axes.map((a) => `${axisLabel(a)}=${s.params[a.names[0]]}`).join(', ');
+      const when = d.epoch === null ? d.stage : `${d.stage}, epoch ${d.epoch}`;
+      return `diverged: ${point === '' ? '' : `${point}, `}chip seed ${seed}: ${d.where} = ${d.value} (${when}); left out of the mean`;
+    }),
+  );
 }
 
 /** A markdown table: one column per axis, then accuracy mean and std in %, n, and the diverged jobs when there are any. */
@@ -85,10 +87,12 @@ export async function writeSweepPlots(dir: string, axes: readonly VaryAxis[], su
   const files: string[] = [];
   for (const axis of axes) {
     const others = axes.filter((a) => a !== axis);
-    const points = summary.filter((s) => s.n > 0).map((s) => {
-      const series = others.map((o) => `${axisLabel(o)}=${s.params[o.names[0]]}`).join(', ');
-      return { x: s.params[axis.names[0]] as number, y: 100 * s.accuracyMean, yError: 100 * s.accuracyStd, ...(series === '' ? {} : { series }) };
-    });
+    const points = summary
+      .filter((s) => s.n > 0)
+      .map((s) => {
+        const series = others.map((o) => `${axisLabel(o)}=${s.params[o.names[0]]}`).join(', ');
+        return { x: s.params[axis.names[0]] as number, y: 100 * s.accuracyMean, yError: 100 * s.accuracyStd, ...(series === '' ? {} : { series }) };
+      });
     if (points.length === 0) continue;
     const label = axisLabel(axis);
     const paths = await writePlot(join(dir, `accuracy-vs-${label}`), {
@@ -105,9 +109,24 @@ export async function writeSweepPlots(dir: string, axes: readonly VaryAxis[], su
 export function writeSummaryFiles(dir: string, axes: readonly VaryAxis[], summary: readonly PointSummary[], trained: boolean, header: string): string[] {
   const json = join(dir, 'summary.json');
   const md = join(dir, 'summary.md');
-  writeFileAtomic(json, JSON.stringify({ points: summary.map((s) => ({ params: s.params, accuracyMean: s.accuracyMean, accuracyStd: s.accuracyStd, n: s.n,
-    accuracyBeforeTrainingMean: s.accuracyBeforeTrainingMean, accuracyBeforeTrainingStd: s.accuracyBeforeTrainingStd,
-    ...(s.diverged.length > 0 ? { diverged: s.diverged } : {}) })) }, null, 1) + '\n');
+  writeFileAtomic(
+    json,
+    JSON.stringify(
+      {
+        points: summary.map((s) => ({
+          params: s.params,
+          accuracyMean: s.accuracyMean,
+          accuracyStd: s.accuracyStd,
+          n: s.n,
+          accuracyBeforeTrainingMean: s.accuracyBeforeTrainingMean,
+          accuracyBeforeTrainingStd: s.accuracyBeforeTrainingStd,
+          ...(s.diverged.length > 0 ? { diverged: s.diverged } : {}),
+        })),
+      },
+      null,
+      1,
+    ) + '\n',
+  );
   const divergences = formatDivergences(axes, summary);
   writeFileAtomic(md, `${header}\n\n${formatTable(axes, summary, trained)}\n${divergences.length > 0 ? `\n${divergences.join('\n')}\n` : ''}`);
   return [json, md];

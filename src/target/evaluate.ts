@@ -28,7 +28,8 @@ export interface Evaluation {
 
 function checkOutputs(target: Target, outputs: TargetOutputs, count: number): void {
   const expected = count * target.outputSize;
-  if (outputs.values.length !== expected) throw new GlekitError(`${target.label}: returned ${outputs.values.length} read-outs for ${count} samples of ${target.outputSize}`);
+  if (outputs.values.length !== expected)
+    throw new GlekitError(`${target.label}: returned ${outputs.values.length} read-outs for ${count} samples of ${target.outputSize}`);
 }
 
 /**
@@ -38,7 +39,10 @@ function checkOutputs(target: Target, outputs: TargetOutputs, count: number): vo
  */
 export function requireFinite(e: Evaluation, outputSize: number): Evaluation {
   const bad = e.outputs.values.findIndex((v) => !Number.isFinite(v));
-  if (bad >= 0) throw new GlekitError(`${e.target}: the network diverged: read-out ${bad % outputSize} of sample ${Math.floor(bad / outputSize)} is ${e.outputs.values[bad]}`);
+  if (bad >= 0)
+    throw new GlekitError(
+      `${e.target}: the network diverged: read-out ${bad % outputSize} of sample ${Math.floor(bad / outputSize)} is ${e.outputs.values[bad]}`,
+    );
   return e;
 }
 
@@ -92,9 +96,15 @@ export interface Comparison {
   wallSeconds: { a: number; b: number };
 }
 
-function compareOutputs(n: number, outA: TargetOutputs, outB: TargetOutputs, count: number): Omit<Comparison, 'a' | 'b' | 'samples' | 'outputsSha256' | 'wallSeconds'> {
+function compareOutputs(
+  n: number,
+  outA: TargetOutputs,
+  outB: TargetOutputs,
+  count: number,
+): Omit<Comparison, 'a' | 'b' | 'samples' | 'outputsSha256' | 'wallSeconds'> {
   const useCodes = outA.codes !== null && outB.codes !== null;
-  const xa = useCodes ? outA.codes! : outA.values, xb = useCodes ? outB.codes! : outB.values;
+  const xa = useCodes ? outA.codes! : outA.values,
+    xb = useCodes ? outB.codes! : outB.values;
   let firstMismatch: Mismatch | null = null;
   let mismatches = 0;
   let maxAbsDifference = 0;
@@ -107,12 +117,20 @@ function compareOutputs(n: number, outA: TargetOutputs, outB: TargetOutputs, cou
   }
   let agree = 0;
   for (let s = 0; s < count; s++) if (argmax(outA.values, s, n) === argmax(outB.values, s, n)) agree++;
-  return { compared: useCodes ? 'codes' : 'values', equal: mismatches === 0, firstMismatch, mismatches, maxAbsDifference, argmaxAgreement: count === 0 ? NaN : agree / count };
+  return {
+    compared: useCodes ? 'codes' : 'values',
+    equal: mismatches === 0,
+    firstMismatch,
+    mismatches,
+    maxAbsDifference,
+    argmaxAgreement: count === 0 ? NaN : agree / count,
+  };
 }
 
 /** Runs one stimulus on two targets and compares their read-outs number by number. */
 export async function compare(a: Target, b: Target, stimulus: Stimulus): Promise<Comparison> {
-  if (a.outputSize !== b.outputSize) throw new GlekitError(`${a.label} has ${a.outputSize} outputs, ${b.label} ${b.outputSize}: they do not run the same network`);
+  if (a.outputSize !== b.outputSize)
+    throw new GlekitError(`${a.label} has ${a.outputSize} outputs, ${b.label} ${b.outputSize}: they do not run the same network`);
   const t0 = performance.now();
   const outA = await a.run(stimulus);
   const t1 = performance.now();
@@ -132,7 +150,8 @@ export async function compare(a: Target, b: Target, stimulus: Stimulus): Promise
 
 /** Both targets evaluated on a labelled split, and their read-outs compared. */
 export async function compareOnSplit(a: Target, b: Target, split: ClassificationSplit): Promise<{ a: Evaluation; b: Evaluation; comparison: Comparison }> {
-  if (a.outputSize !== b.outputSize) throw new GlekitError(`${a.label} has ${a.outputSize} outputs, ${b.label} ${b.outputSize}: they do not run the same network`);
+  if (a.outputSize !== b.outputSize)
+    throw new GlekitError(`${a.label} has ${a.outputSize} outputs, ${b.label} ${b.outputSize}: they do not run the same network`);
   const evA = await evaluate(a, split);
   const evB = await evaluate(b, split);
   const comparison: Comparison = {

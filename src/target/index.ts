@@ -6,5 +6,12 @@ export type { TargetRunOptions, Stimulus, Target, TargetKind, TargetOutputs } fr
 export { cEngineTarget, codesTarget, codesToValues, fixedTarget, floatTarget, substrateTarget, type CodesRun } from './local.js';
 export { compare, compareOnSplit, evaluate, requireFinite, firstSamples, outputsSha256, type Comparison, type Evaluation, type Mismatch } from './evaluate.js';
 export {
-  descriptorSplit, emulateTask, evaluateModelFile, type EmulateRequest, type EmulateSummary, type EngineName, type EvalSummary, type SplitName,
+  descriptorSplit,
+  emulateTask,
+  evaluateModelFile,
+  type EmulateRequest,
+  type EmulateSummary,
+  type EngineName,
+  type EvalSummary,
+  type SplitName,
 } from './jobs.js';

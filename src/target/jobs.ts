@@ -52,8 +52,14 @@ export interface EmulateSummary {
 }
 
 /** The split a descriptor was compiled for: its task's data with the recorded data seed (or the one given). */
-export function descriptorSplit(d: Descriptor, path: string, task: string, split: SplitName = 'test', dataSeed?: number, limit?: number):
-  { data: ClassificationDataset; split: ClassificationSplit; dataSeed: number } {
+export function descriptorSplit(
+  d: Descriptor,
+  path: string,
+  task: string,
+  split: SplitName = 'test',
+  dataSeed?: number,
+  limit?: number,
+): { data: ClassificationDataset; split: ClassificationSplit; dataSeed: number } {
   if (d.header.model.task !== task) {
     throw new GlekitError(`${path}: the descriptor was compiled from a model of task "${d.header.model.task}", not "${task}"`);
   }
@@ -72,7 +78,9 @@ export async function emulateTask(req: EmulateRequest): Promise<EmulateSummary> 
   if (req.modelPath !== undefined) {
     const model = loadModel(req.modelPath);
     if (model.contentHash !== d.header.model.hash) {
-      throw new GlekitError(`${req.modelPath}: not the model this descriptor was compiled from (hash ${model.contentHash}, descriptor says ${d.header.model.hash})`);
+      throw new GlekitError(
+        `${req.modelPath}: not the model this descriptor was compiled from (hash ${model.contentHash}, descriptor says ${d.header.model.hash})`,
+      );
     }
     const float = floatTarget(modelToSpec(model, 'float64'), model.presentation, { evalBatchSize: Math.min(1000, split.count) });
     floatAccuracy = requireFinite(await evaluate(float, split), float.outputSize).accuracy;

@@ -25,7 +25,11 @@ function refuseRecord(target: Target, options: TargetRunOptions | undefined): vo
 }
 
 /** The float engine on given parameters (the truth every other target is held to). */
-export function floatTarget(spec: NetworkSpec, presentation: Presentation, options: { evalBatchSize?: number; kernels?: WeightKernels; label?: string } = {}): Target {
+export function floatTarget(
+  spec: NetworkSpec,
+  presentation: Presentation,
+  options: { evalBatchSize?: number; kernels?: WeightKernels; label?: string } = {},
+): Target {
   const outputSize = spec.layers[spec.layers.length - 1].outputSize;
   const target: Target = {
     kind: 'float',
@@ -112,17 +116,25 @@ export function fixedTarget(d: Descriptor, label = `fixed-ts (${d.header.profile
     const codes = new Float64Array(stimulus.count * n.outputSize);
     const states = recording ? new Float64Array(recordedStatesSize(d, stimulus.count)) : null;
     let at = 0;
-    const record = states === null ? undefined : (): void => {
-      for (let l = 0; l < n.layers.length; l++) {
-        states.set(engine.membrane(l), at);
-        at += n.layers[l].nOut;
-        states.set(engine.rates(l), at);
-        at += n.layers[l].nOut;
-      }
-    };
+    const record =
+      states === null
+        ? undefined
+        : (): void => {
+            for (let l = 0; l < n.layers.length; l++) {
+              states.set(engine.membrane(l), at);
+              at += n.layers[l].nOut;
+              states.set(engine.rates(l), at);
+              at += n.layers[l].nOut;
+            }
+          };
     const presenter: Presenter = {
-      fill: (t) => { if (n.presentation.mode === 'static') x.set(row); else x[0] = row[t]; },
-      step: () => { engine.step(x); },
+      fill: (t) => {
+        if (n.presentation.mode === 'static') x.set(row);
+        else x[0] = row[t];
+      },
+      step: () => {
+        engine.step(x);
+      },
       output: () => engine.output,
     };
     for (let s = 0; s < stimulus.count; s++) {

@@ -21,12 +21,16 @@ export const MNIST1D_GLE_LENGTH = 360;
  */
 export function loadClassificationTask(name: string, dataSeed: number): ClassificationDataset {
   switch (name) {
-    case 'yinyang': return generateYinYang({ seed: dataSeed });
-    case 'mnist': return loadMnist();
+    case 'yinyang':
+      return generateYinYang({ seed: dataSeed });
+    case 'mnist':
+      return loadMnist();
     // The paper's 4000 train / 1000 test, plus 500 more samples from the same generator
     // as a validation split for the learning-rate schedule (the published script
     // scheduled on the test loss; a separate split keeps the test set untouched).
-    case 'mnist1d': return generateMnist1d({ seed: dataSeed, length: MNIST1D_GLE_LENGTH, trainCount: 4500, testCount: 1000, validationFraction: 1 / 9 });
-    default: throw new GlekitError(`unknown classification task "${name}" (known: ${CLASSIFICATION_TASKS.join(', ')})`);
+    case 'mnist1d':
+      return generateMnist1d({ seed: dataSeed, length: MNIST1D_GLE_LENGTH, trainCount: 4500, testCount: 1000, validationFraction: 1 / 9 });
+    default:
+      throw new GlekitError(`unknown classification task "${name}" (known: ${CLASSIFICATION_TASKS.join(', ')})`);
   }
 }

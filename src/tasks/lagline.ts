@@ -43,13 +43,16 @@ export function smoothedSquareWave(steps: number, batch: number, dt: number, per
     const phase = rng.uniform() * period;
     for (let k = 0; k < steps; k++) {
       const t = k * dt + phase;
-      raw[k * batch + b] = (t % period) < period / 2 ? 1 : -1;
+      raw[k * batch + b] = t % period < period / 2 ? 1 : -1;
     }
   }
   const radius = Math.ceil(4 * sigmaSteps);
   const kernel = new Float64Array(2 * radius + 1);
   let sum = 0;
-  for (let i = -radius; i <= radius; i++) { kernel[i + radius] = Math.exp(-(i * i) / (2 * sigmaSteps * sigmaSteps)); sum += kernel[i + radius]; }
+  for (let i = -radius; i <= radius; i++) {
+    kernel[i + radius] = Math.exp(-(i * i) / (2 * sigmaSteps * sigmaSteps));
+    sum += kernel[i + radius];
+  }
   for (let i = 0; i < kernel.length; i++) kernel[i] /= sum;
   const out = new Float64Array(steps * batch);
   for (let k = 0; k < steps; k++) {

@@ -69,7 +69,12 @@ function readHeader(buf: Buffer, path: string, magic: number, ndims: number): nu
   if (buf.length < 4) throw new ValidationError(path, 'magic', buf.length, `is missing: the file is shorter than 4 bytes`);
   const got = buf.readUInt32BE(0);
   if (got !== magic) {
-    throw new ValidationError(path, 'magic', got, `must be ${magic} (0x${magic.toString(16).padStart(8, '0')}) for an IDX file of ${ndims} dimension(s) of unsigned bytes`);
+    throw new ValidationError(
+      path,
+      'magic',
+      got,
+      `must be ${magic} (0x${magic.toString(16).padStart(8, '0')}) for an IDX file of ${ndims} dimension(s) of unsigned bytes`,
+    );
   }
   if (buf.length < headerBytes) {
     throw new ValidationError(path, 'header', buf.length, `is truncated: it needs ${headerBytes} bytes but the file is shorter`);

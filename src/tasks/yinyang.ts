@@ -23,7 +23,8 @@ export function generateYinYangSplit(count: number, seed: number): Classificatio
   const labels = new Uint8Array(count);
   for (let i = 0; i < count; i++) {
     const wanted = rng.int(3);
-    let x = 0, y = 0;
+    let x = 0,
+      y = 0;
     for (;;) {
       x = rng.uniform();
       y = rng.uniform();
@@ -36,7 +37,12 @@ export function generateYinYangSplit(count: number, seed: number): Classificatio
   return { count, inputSize: 4, inputs, labels };
 }
 
-export interface YinYangOptions { seed: number; trainCount?: number; validationCount?: number; testCount?: number }
+export interface YinYangOptions {
+  seed: number;
+  trainCount?: number;
+  validationCount?: number;
+  testCount?: number;
+}
 
 /** Train, validation and test come from independent streams derived from one seed. */
 export function generateYinYang(options: YinYangOptions): ClassificationDataset {

@@ -3,7 +3,13 @@ import type { FloatArray } from '../engine/kernels.js';
 import { GlekitError } from '../util/errors.js';
 import type { TraceSpec } from './spec.js';
 
-export interface TraceLayerStep { u: number[][]; v: number[][]; r: number[][]; prospU: number[][]; prospV: number[][] }
+export interface TraceLayerStep {
+  u: number[][];
+  v: number[][];
+  r: number[][];
+  prospU: number[][];
+  prospV: number[][];
+}
 export interface TraceResult {
   steps: { layers: TraceLayerStep[] }[];
   final: { layers: { weights: number[][]; bias: number[] | null; tauM: number[] }[] };
@@ -31,17 +37,26 @@ export function traceNumbers(spec: TraceSpec): number {
 export function checkTraceSize(spec: TraceSpec, source: string): void {
   const n = traceNumbers(spec);
   if (n > MAX_TRACE_NUMBERS) {
-    const mb = (x: number): string => (x * TRACE_BYTES_PER_NUMBER / 1e6).toFixed(0);
-    throw new GlekitError(`${source}: the trace would hold ${n} numbers (${spec.inputs.length} steps x ${spec.network.layers.length} layers x batch ${spec.batch}, ` +
-      `about ${mb(n)} MB of JSON), more than the limit of ${MAX_TRACE_NUMBERS} (about ${mb(MAX_TRACE_NUMBERS)} MB); use fewer steps, a smaller batch or smaller layers`);
+    const mb = (x: number): string => ((x * TRACE_BYTES_PER_NUMBER) / 1e6).toFixed(0);
+    throw new GlekitError(
+      `${source}: the trace would hold ${n} numbers (${spec.inputs.length} steps x ${spec.network.layers.length} layers x batch ${spec.batch}, ` +
+        `about ${mb(n)} MB of JSON), more than the limit of ${MAX_TRACE_NUMBERS} (about ${mb(MAX_TRACE_NUMBERS)} MB); use fewer steps, a smaller batch or smaller layers`,
+    );
   }
 }
 
 /** A state or parameter became Infinity or NaN: where and when. */
 export class TraceDivergenceError extends GlekitError {
-  constructor(readonly step: number, readonly steps: number, readonly where: string, readonly value: number) {
-    super(`the network diverged at step ${step} of ${steps} (0-based): ${where} = ${String(value)}, the first value that is not finite; ` +
-      'no trace was written (lower the learning rate or the inputs, or shorten the SPEC to the steps before)');
+  constructor(
+    readonly step: number,
+    readonly steps: number,
+    readonly where: string,
+    readonly value: number,
+  ) {
+    super(
+      `the network diverged at step ${step} of ${steps} (0-based): ${where} = ${String(value)}, the first value that is not finite; ` +
+        'no trace was written (lower the learning rate or the inputs, or shorten the SPEC to the steps before)',
+    );
     this.name = 'TraceDivergenceError';
   }
 }

@@ -86,7 +86,9 @@ export function parseTraceSpec(doc: unknown, source: string): TraceSpec {
   const targets: (Float64Array | null)[] = new Array(inputs.length).fill(null);
   if (root.has('targets') && !root.child('targets').isNull()) {
     const tf = root.child('targets').array(inputs.length);
-    tf.forEach((f, k) => { targets[k] = f.isNull() ? null : f.matrix(batch, outputSize); });
+    tf.forEach((f, k) => {
+      targets[k] = f.isNull() ? null : f.matrix(batch, outputSize);
+    });
   }
 
   return {

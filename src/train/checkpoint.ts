@@ -82,14 +82,22 @@ export function restoreTrainingState(net: Network, state: TrainingState): void {
     throw new RangeError(`checkpoint has ${state.dynamics.length} layers, the network ${net.layers.length}`);
   }
   net.updateCount = state.updateCount;
-  const fresh = (a: Float64Array): FloatArray => { const t = net.newArray(a.length); t.set(a); return t; };
+  const fresh = (a: Float64Array): FloatArray => {
+    const t = net.newArray(a.length);
+    t.set(a);
+    return t;
+  };
   net.layers.forEach((layer, i) => {
     const opt = state.optimizer[i];
     layer.optWeights = opt.weights.map(fresh);
     layer.optBias = opt.bias.map(fresh);
     layer.optTauM = opt.tauM.map(fresh);
     const d = state.dynamics[i];
-    layer.u.set(d.u); layer.v.set(d.v); layer.r.set(d.r); layer.rp.set(d.rp); layer.eb.set(d.eb);
+    layer.u.set(d.u);
+    layer.v.set(d.v);
+    layer.r.set(d.r);
+    layer.rp.set(d.rp);
+    layer.eb.set(d.eb);
   });
 }
 
@@ -186,12 +194,18 @@ export function parseCheckpoint(doc: unknown, source: string): CheckpointFile {
   const root = new Field(source, '', doc).object();
   if (root.child('format').value !== CHECKPOINT_FORMAT) root.child('format').fail(`must be "${CHECKPOINT_FORMAT}" (is this a glekit checkpoint?)`);
   const version = root.child('formatVersion').number({ integer: true, min: 1 });
-  if (version > CHECKPOINT_FORMAT_VERSION) root.child('formatVersion').fail(`is newer than this glekit understands (${CHECKPOINT_FORMAT_VERSION}); upgrade glekit`);
+  if (version > CHECKPOINT_FORMAT_VERSION)
+    root.child('formatVersion').fail(`is newer than this glekit understands (${CHECKPOINT_FORMAT_VERSION}); upgrade glekit`);
   const storedHash = root.child('contentHash').string();
   const { contentHash: _omit, ...body } = doc as Record<string, unknown>;
   const actualHash = hashContent(body);
   if (storedHash !== actualHash) {
-    throw new ValidationError(source, 'contentHash', storedHash, `does not match the content (content hashes to ${actualHash}); the file was modified or damaged`);
+    throw new ValidationError(
+      source,
+      'contentHash',
+      storedHash,
+      `does not match the content (content hashes to ${actualHash}); the file was modified or damaged`,
+    );
   }
   const batch = root.child('batch').number({ integer: true, min: 1 });
   let previousOut = -1;
@@ -217,7 +231,11 @@ export function parseCheckpoint(doc: unknown, source: string): CheckpointFile {
       tauR: readFloats(lf.child('tauR'), nOut),
     });
     const of = lf.child('optimizer').object();
-    optimizer.push({ weights: readFloatList(of.child('weights'), nIn * nOut), bias: readFloatList(of.child('bias'), nOut), tauM: readFloatList(of.child('tauM'), nOut) });
+    optimizer.push({
+      weights: readFloatList(of.child('weights'), nIn * nOut),
+      bias: readFloatList(of.child('bias'), nOut),
+      tauM: readFloatList(of.child('tauM'), nOut),
+    });
     const df = lf.child('dynamics').object();
     dynamics.push({
       u: readFloats(df.child('u'), batch * nOut),

@@ -78,8 +78,14 @@ function checkPresentation(presentation: Presentation, split: ClassificationSpli
 }
 
 /** Accuracy and mean loss of given parameters on a split (fresh state, no learning); `outputs` receives the read-out scores. */
-export function evaluateClassifier(spec: NetworkSpec, presentation: Presentation, split: ClassificationSplit,
-  evalBatchSize: number, kernels?: WeightKernels, outputs: Float64Array | null = null): SplitEvaluation {
+export function evaluateClassifier(
+  spec: NetworkSpec,
+  presentation: Presentation,
+  split: ClassificationSplit,
+  evalBatchSize: number,
+  kernels?: WeightKernels,
+  outputs: Float64Array | null = null,
+): SplitEvaluation {
   if (split.count === 0) return { accuracy: NaN, loss: NaN, correct: 0 };
   checkPresentation(presentation, split, 'evaluated');
   let net: Network | null = null;
@@ -112,8 +118,7 @@ export interface TrainOutcome {
   trainingSeconds: number;
 }
 
-export function trainClassifier(config: ClassifierConfig, train: ClassificationSplit, validation: ClassificationSplit,
-  hooks: TrainHooks = {}): TrainOutcome {
+export function trainClassifier(config: ClassifierConfig, train: ClassificationSplit, validation: ClassificationSplit, hooks: TrainHooks = {}): TrainOutcome {
   checkPresentation(config.presentation, train, 'training');
   const resume = hooks.resume;
   const inputSize = stepInputSize(config.presentation, train.inputSize);
@@ -124,31 +129,34 @@ export function trainClassifier(config: ClassifierConfig, train: ClassificationS
   const testEvery = config.testEvery ?? 0;
   const evaluateNow = (split: ClassificationSplit): SplitEvaluation =>
     evaluateClassifier({ ...spec, layers: net.parameters() }, config.presentation, split, config.evalBatchSize, hooks.kernels);
-  const { history } = runEpochs({
-    seed: config.seed,
-    epochs: config.epochs,
-    batchSize: config.batchSize,
-    presentation: config.presentation,
-    net,
-    learn: (x, y) => net.step(x, y, 'learn'),
-    optimizer: net,
-    // Starting every batch of sequences from 0 sends all its sequences through the same
-    // start-up transient at once, with errors of one sign across the batch; on MNIST-1D that
-    // cost about 8 points of test accuracy in a seed (84 % against 92 % when carrying the
-    // state, as the published script does).
-    resetEachBatch: trainingBatchStartsAtRest(config.presentation, config.trainingSequenceStart),
-    plateau: config.plateau,
-    start: { epoch: resume?.epochsDone ?? 0, plateau: resume?.plateau ?? initialPlateau(config.learning.lr), history: resume?.history ?? [] },
-    validate: () => evaluateNow(validation),
-    test: (epoch) => {
-      const withTest = hooks.test !== undefined && testEvery > 0 && ((epoch + 1) % testEvery === 0 || epoch + 1 === config.epochs);
-      return withTest ? evaluateNow(hooks.test!).accuracy : NaN;
+  const { history } = runEpochs(
+    {
+      seed: config.seed,
+      epochs: config.epochs,
+      batchSize: config.batchSize,
+      presentation: config.presentation,
+      net,
+      learn: (x, y) => net.step(x, y, 'learn'),
+      optimizer: net,
+      // Starting every batch of sequences from 0 sends all its sequences through the same
+      // start-up transient at once, with errors of one sign across the batch; on MNIST-1D that
+      // cost about 8 points of test accuracy in a seed (84 % against 92 % when carrying the
+      // state, as the published script does).
+      resetEachBatch: trainingBatchStartsAtRest(config.presentation, config.trainingSequenceStart),
+      plateau: config.plateau,
+      start: { epoch: resume?.epochsDone ?? 0, plateau: resume?.plateau ?? initialPlateau(config.learning.lr), history: resume?.history ?? [] },
+      validate: () => evaluateNow(validation),
+      test: (epoch) => {
+        const withTest = hooks.test !== undefined && testEvery > 0 && ((epoch + 1) % testEvery === 0 || epoch + 1 === config.epochs);
+        return withTest ? evaluateNow(hooks.test!).accuracy : NaN;
+      },
+      onBatch: hooks.onBatch,
+      onEpoch: (record, plateau, history) => {
+        trainingSeconds += record.seconds;
+        hooks.onEpoch?.(record, () => captureTrainingState(net, { epochsDone: record.epoch, plateau, history, trainingSeconds }));
+      },
     },
-    onBatch: hooks.onBatch,
-    onEpoch: (record, plateau, history) => {
-      trainingSeconds += record.seconds;
-      hooks.onEpoch?.(record, () => captureTrainingState(net, { epochsDone: record.epoch, plateau, history, trainingSeconds }));
-    },
-  }, train);
+    train,
+  );
   return { layers: net.parameters(), history, trainingSeconds };
 }

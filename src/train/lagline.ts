@@ -69,7 +69,10 @@ export function runLagLine(config: LagLineConfig, onProgress?: (done: number, to
     teacher.step(x, null, 'none');
     if (k >= lossWindowStart) {
       const r = student.top.r;
-      for (let b = 0; b < config.batch; b++) { const d = y[b] - r[b]; lossSum += d * d; }
+      for (let b = 0; b < config.batch; b++) {
+        const d = y[b] - r[b];
+        lossSum += d * d;
+      }
       lossCount += config.batch;
     }
     student.step(x, y, k > initSteps ? 'learn' : 'none');

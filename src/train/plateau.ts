@@ -38,9 +38,12 @@ export function initialPlateau(lr: number): PlateauState {
 
 export function monitoredValue(schedule: PlateauSchedule, record: EpochRecord): number {
   switch (schedule.monitor ?? 'validationAccuracy') {
-    case 'validationAccuracy': return record.validationAccuracy;
-    case 'validationLoss': return record.validationLoss;
-    case 'trainLoss': return record.trainLoss;
+    case 'validationAccuracy':
+      return record.validationAccuracy;
+    case 'validationLoss':
+      return record.validationLoss;
+    case 'trainLoss':
+      return record.trainLoss;
   }
 }
 

@@ -23,15 +23,27 @@ export function trainingBatchStartsAtRest(presentation: Presentation, sequenceSt
 }
 
 /** The per-batch buffers of one network: step input, one-hot target and read-out score. */
-export interface BatchBuffers { x: FloatArray; y: FloatArray; score: Float64Array }
+export interface BatchBuffers {
+  x: FloatArray;
+  y: FloatArray;
+  score: Float64Array;
+}
 
 export function batchBuffers(net: Network): BatchBuffers {
   return { x: net.newArray(net.batch * net.inputSize), y: net.newArray(net.batch * net.outputSize), score: new Float64Array(net.batch * net.outputSize) };
 }
 
 /** Writes one batch of samples (by index) into the step input, for step t of the presentation. */
-export function fillInput(x: FloatArray, split: ClassificationSplit, indices: ArrayLike<number>, start: number, batch: number,
-  presentation: Presentation, t: number, netInputSize: number): void {
+export function fillInput(
+  x: FloatArray,
+  split: ClassificationSplit,
+  indices: ArrayLike<number>,
+  start: number,
+  batch: number,
+  presentation: Presentation,
+  t: number,
+  netInputSize: number,
+): void {
   const rowSize = split.inputSize;
   for (let b = 0; b < batch; b++) {
     const row = indices[start + b] * rowSize;
@@ -86,7 +98,10 @@ function batchLoss(loss: LossName, r: ArrayLike<number>, labels: Uint8Array, ind
 /** One step in the learning window with target y; null: no learning (pure inference). */
 export type LearnStep = (x: FloatArray, y: FloatArray) => void;
 
-export interface BatchResult { correct: number; lossSum: number }
+export interface BatchResult {
+  correct: number;
+  lossSum: number;
+}
 
 /**
  * Presents one batch (samples indices[start ..]) for a whole presentation. With `learn`,
@@ -95,8 +110,18 @@ export interface BatchResult { correct: number; lossSum: number }
  * batch (averaged over the read-out window's steps); `outputs`, when given, receives the
  * read-out scores at row `start`.
  */
-export function presentBatch(net: Network, bt: BatchBuffers, split: ClassificationSplit, indices: ArrayLike<number>, start: number,
-  presentation: Presentation, learn: LearnStep | null, reset: boolean, out: BatchResult, outputs: Float64Array | null = null): void {
+export function presentBatch(
+  net: Network,
+  bt: BatchBuffers,
+  split: ClassificationSplit,
+  indices: ArrayLike<number>,
+  start: number,
+  presentation: Presentation,
+  learn: LearnStep | null,
+  reset: boolean,
+  out: BatchResult,
+  outputs: Float64Array | null = null,
+): void {
   const { x, y, score } = bt;
   const batch = net.batch;
   const nOut = net.outputSize;
@@ -104,14 +129,21 @@ export function presentBatch(net: Network, bt: BatchBuffers, split: Classificati
   if (reset) net.resetState();
   if (learn !== null) fillOneHot(y, split.labels, indices, start, batch, nOut);
   let lossSum = 0;
-  present(presentation, {
-    fill: (t) => fillInput(x, split, indices, start, batch, presentation, t, net.inputSize),
-    step: (_t, inWindow) => {
-      if (learn !== null && inWindow) learn(x, y);
-      else net.step(x, learn !== null ? y : null, 'none');
+  present(
+    presentation,
+    {
+      fill: (t) => fillInput(x, split, indices, start, batch, presentation, t, net.inputSize),
+      step: (_t, inWindow) => {
+        if (learn !== null && inWindow) learn(x, y);
+        else net.step(x, learn !== null ? y : null, 'none');
+      },
+      output: () => net.top.r,
     },
-    output: () => net.top.r,
-  }, score, (r) => { lossSum += batchLoss(loss, r, split.labels, indices, start, batch, nOut); });
+    score,
+    (r) => {
+      lossSum += batchLoss(loss, r, split.labels, indices, start, batch, nOut);
+    },
+  );
   if (presentation.readout === 'sum') lossSum /= Math.max(1, presentation.stepsPerSample - presentation.settleSteps);
   if (outputs !== null) outputs.set(score, start * nOut);
   out.correct = countCorrect(score, split.labels, indices, start, batch, nOut);
@@ -130,8 +162,13 @@ export interface SplitEvaluation {
  * rest; `networkFor(batch)` gives the network of a batch size (the float engine, or a
  * chip network), asked once per batch. `outputs`, when given, receives every sample's read-out scores.
  */
-export function evaluateSplit(networkFor: (batch: number) => Network, presentation: Presentation, split: ClassificationSplit,
-  evalBatchSize: number, outputs: Float64Array | null = null): SplitEvaluation {
+export function evaluateSplit(
+  networkFor: (batch: number) => Network,
+  presentation: Presentation,
+  split: ClassificationSplit,
+  evalBatchSize: number,
+  outputs: Float64Array | null = null,
+): SplitEvaluation {
   if (split.count === 0) return { accuracy: NaN, loss: NaN, correct: 0 };
   const order = Uint32Array.from({ length: split.count }, (_, i) => i);
   const result: BatchResult = { correct: 0, lossSum: 0 };

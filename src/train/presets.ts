@@ -94,10 +94,7 @@ export function mnist1dHiddenTaus(): { tauM: number[]; tauR: number[] } {
     ...new Array<number>(MNIST1D_LAG_SLOW).fill(MNIST1D_TAU),
     ...new Array<number>(MNIST1D_FAST).fill(MNIST1D_TAU),
   ];
-  const tauR = [
-    ...new Array<number>(MNIST1D_LAG_FAST + MNIST1D_LAG_SLOW).fill(MNIST1D_DT),
-    ...new Array<number>(MNIST1D_FAST).fill(MNIST1D_TAU),
-  ];
+  const tauR = [...new Array<number>(MNIST1D_LAG_FAST + MNIST1D_LAG_SLOW).fill(MNIST1D_DT), ...new Array<number>(MNIST1D_FAST).fill(MNIST1D_TAU)];
   return { tauM, tauR };
 }
 

@@ -18,7 +18,15 @@ import { GlekitError, ValidationError } from '../util/errors.js';
 import { writeFileAtomic } from '../util/files.js';
 import { createProgress } from '../util/progress.js';
 import { VERSION } from '../version.js';
-import { checkpointExists, configFingerprint, loadCheckpoint, saveCheckpoint, type CheckpointFile, type RunIdentity, type TrainingState } from './checkpoint.js';
+import {
+  checkpointExists,
+  configFingerprint,
+  loadCheckpoint,
+  saveCheckpoint,
+  type CheckpointFile,
+  type RunIdentity,
+  type TrainingState,
+} from './checkpoint.js';
 import { buildSpec, evaluateClassifier, trainClassifier, type ClassifierConfig, type TrainOutcome } from './classifier.js';
 import { stepInputSize } from '../presentation/index.js';
 import { writeCurveData, writeCurvePlots } from './curves.js';
@@ -89,20 +97,29 @@ function chooseStart(req: TrainRequest, checkpointPath: string, identity: RunIde
     if (req.restart) return undefined;
     const previous = loadCheckpoint(checkpointPath);
     if (previous.state.epochsDone < previous.epochsPlanned) {
-      throw new GlekitError(`${checkpointPath} holds an unfinished run (epoch ${previous.state.epochsDone} of ${previous.epochsPlanned}); ` +
-        'pass --resume to continue it or --restart to discard it');
+      throw new GlekitError(
+        `${checkpointPath} holds an unfinished run (epoch ${previous.state.epochsDone} of ${previous.epochsPlanned}); ` +
+          'pass --resume to continue it or --restart to discard it',
+      );
     }
     return undefined;
   }
   const ckpt = loadCheckpoint(checkpointPath);
   for (const key of ['task', 'seed', 'dataSeed', 'dtype', 'configHash'] as const) {
     if (ckpt[key] !== identity[key]) {
-      throw new ValidationError(checkpointPath, key, ckpt[key], `does not match this run (${identity[key]}); it belongs to another run or preset, so it cannot be resumed`);
+      throw new ValidationError(
+        checkpointPath,
+        key,
+        ckpt[key],
+        `does not match this run (${identity[key]}); it belongs to another run or preset, so it cannot be resumed`,
+      );
     }
   }
   if (ckpt.kernels !== identity.kernels) {
-    note(`warning: ${checkpointPath} was written with the ${ckpt.kernels} kernels, this run uses ${identity.kernels}: ` +
-      'the result will differ from an uninterrupted run by summation order');
+    note(
+      `warning: ${checkpointPath} was written with the ${ckpt.kernels} kernels, this run uses ${identity.kernels}: ` +
+        'the result will differ from an uninterrupted run by summation order',
+    );
   }
   if (ckpt.state.epochsDone > epochs) {
     throw new ValidationError(checkpointPath, 'epochsDone', ckpt.state.epochsDone, `exceeds the requested ${epochs} epochs`);
@@ -131,9 +148,11 @@ function runIdentity(req: TrainRequest, config: ClassifierConfig, kernels: strin
 
 /** The progress log's line for a finished epoch. */
 function epochLine(record: EpochRecord, epochs: number): string {
-  return `epoch ${record.epoch}/${epochs}: train ${pct(record.trainAccuracy)} (loss ${record.trainLoss.toFixed(4)}) ` +
+  return (
+    `epoch ${record.epoch}/${epochs}: train ${pct(record.trainAccuracy)} (loss ${record.trainLoss.toFixed(4)}) ` +
     `validation ${pct(record.validationAccuracy)} (loss ${record.validationLoss.toFixed(4)})` +
-    `${Number.isFinite(record.testAccuracy) ? ` test ${pct(record.testAccuracy)}` : ''} lr ${record.lr.toPrecision(3)} (${record.seconds.toFixed(1)} s)`;
+    `${Number.isFinite(record.testAccuracy) ? ` test ${pct(record.testAccuracy)}` : ''} lr ${record.lr.toPrecision(3)} (${record.seconds.toFixed(1)} s)`
+  );
 }
 
 /** The model file's network section for trained layers. */
@@ -261,7 +280,12 @@ export async function runClassifierTraining(req: TrainRequest): Promise<TrainSum
   return summary;
 }
 
-export interface LagLineRequest { seed: number; compare: boolean; prospectiveErrors: boolean; quiet: boolean }
+export interface LagLineRequest {
+  seed: number;
+  compare: boolean;
+  prospectiveErrors: boolean;
+  quiet: boolean;
+}
 
 export function runLagLineExperiment(req: LagLineRequest): { task: 'lagline'; seed: number; wallSeconds: number; runs: LagLineResult[] } {
   const started = performance.now();

@@ -110,7 +110,9 @@ export function checkOutputFile(option: string, path: string, inputs: readonly I
   }
   for (const input of inputs) {
     if (sameFile(path, input.path)) {
-      throw new GlekitError(`option ${option}: ${JSON.stringify(path)} is also the ${input.option} file being read; writing it would destroy the input. Choose another ${option}`);
+      throw new GlekitError(
+        `option ${option}: ${JSON.stringify(path)} is also the ${input.option} file being read; writing it would destroy the input. Choose another ${option}`,
+      );
     }
   }
 }
@@ -120,11 +122,13 @@ export function checkOutputDirectory(option: string, path: string, inputs: reado
   const s = statOrNull(path);
   if (s !== null && !s.isDirectory()) {
     const input = inputs.find((i) => sameFile(path, i.path));
-    throw new GlekitError(`option ${option}: ${JSON.stringify(path)} is ${input ? `the ${input.option} file` : 'an existing file'}, not a directory; give a directory name`);
+    throw new GlekitError(
+      `option ${option}: ${JSON.stringify(path)} is ${input ? `the ${input.option} file` : 'an existing file'}, not a directory; give a directory name`,
+    );
   }
   if (s === null) {
     const anc = nearestExisting(path);
-    if (!anc.stats.isDirectory()) throw new GlekitError(`option ${option}: cannot create the directory ${JSON.stringify(path)}: ${anc.path} is a file, not a directory`);
+    if (!anc.stats.isDirectory())
+      throw new GlekitError(`option ${option}: cannot create the directory ${JSON.stringify(path)}: ${anc.path} is a file, not a directory`);
   }
 }
-

@@ -34,7 +34,11 @@ export function parseJsonText(text: string, source: string): unknown {
 
 /** A cursor into a parsed document that knows where it is. */
 export class Field {
-  constructor(readonly source: string, readonly path: string, readonly value: unknown) {}
+  constructor(
+    readonly source: string,
+    readonly path: string,
+    readonly value: unknown,
+  ) {}
 
   fail(problem: string): never {
     throw new ValidationError(this.source, this.path || '(root)', this.value, problem);
@@ -52,7 +56,9 @@ export class Field {
     return isObject(this.value) && key in this.value && this.value[key] !== undefined;
   }
 
-  isNull(): boolean { return this.value === null; }
+  isNull(): boolean {
+    return this.value === null;
+  }
 
   object(): Field {
     if (!isObject(this.value)) this.fail('must be an object');

@@ -64,8 +64,10 @@ export function acquireDirectoryLock(dir: string, name: string, what: string, co
       }
       const holder = readLock(file);
       if (holder === null) {
-        throw new GlekitError(`${file}: a lock file that cannot be read is in the way (another process may be creating it); ` +
-          `if no ${what} runs in ${dir}, remove ${file} and run again`);
+        throw new GlekitError(
+          `${file}: a lock file that cannot be read is in the way (another process may be creating it); ` +
+            `if no ${what} runs in ${dir}, remove ${file} and run again`,
+        );
       }
       if (holder.host === info.host && holder.pid === process.pid) {
         throw new GlekitError(`${dir}: this process already runs ${what} there`);
@@ -76,8 +78,10 @@ export function acquireDirectoryLock(dir: string, name: string, what: string, co
         continue;
       }
       const where = holder.host === info.host ? `process ${holder.pid} on this machine` : `process ${holder.pid} on host ${holder.host}`;
-      throw new GlekitError(`${dir}: ${what} is already running there (${where}, started ${holder.started}${holder.command ? `: ${holder.command}` : ''}); ` +
-        `wait for it to finish${holder.host === info.host ? '' : `, or if it no longer runs on ${holder.host}, remove ${file}`}`);
+      throw new GlekitError(
+        `${dir}: ${what} is already running there (${where}, started ${holder.started}${holder.command ? `: ${holder.command}` : ''}); ` +
+          `wait for it to finish${holder.host === info.host ? '' : `, or if it no longer runs on ${holder.host}, remove ${file}`}`,
+      );
     }
   } finally {
     rmSync(tmp, { force: true });
@@ -88,7 +92,11 @@ export function acquireDirectoryLock(dir: string, name: string, what: string, co
     released = true;
     const holder = readLock(file);
     if (holder !== null && holder.pid === info.pid && holder.host === info.host) {
-      try { unlinkSync(file); } catch { /* already gone */ }
+      try {
+        unlinkSync(file);
+      } catch {
+        /* already gone */
+      }
     }
   };
 }

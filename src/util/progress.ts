@@ -23,8 +23,16 @@ export function createProgress(label: string, total: number, options: { quiet?: 
     let currentInfo = '';
     bar.start(total, 0, { info: '' });
     return {
-      update: (done, info = '') => { current = done; currentInfo = info; bar.update(done, { info }); },
-      log: (line) => { bar.stop(); stream.write(line + '\n'); bar.start(total, current, { info: currentInfo }); },
+      update: (done, info = '') => {
+        current = done;
+        currentInfo = info;
+        bar.update(done, { info });
+      },
+      log: (line) => {
+        bar.stop();
+        stream.write(line + '\n');
+        bar.start(total, current, { info: currentInfo });
+      },
       stop: () => bar.stop(),
     };
   }
@@ -37,7 +45,9 @@ export function createProgress(label: string, total: number, options: { quiet?: 
       lastPrint = now;
       const elapsed = (now - start) / 1000;
       const eta = done > 0 ? (elapsed * (total - done)) / done : NaN;
-      stream.write(`${label}: ${done}/${total} (${((100 * done) / total).toFixed(0)}%) elapsed ${elapsed.toFixed(0)}s ETA ${Number.isFinite(eta) ? eta.toFixed(0) + 's' : '?'} ${info}\n`);
+      stream.write(
+        `${label}: ${done}/${total} (${((100 * done) / total).toFixed(0)}%) elapsed ${elapsed.toFixed(0)}s ETA ${Number.isFinite(eta) ? eta.toFixed(0) + 's' : '?'} ${info}\n`,
+      );
     },
     log: (line) => stream.write(line + '\n'),
     stop() {},

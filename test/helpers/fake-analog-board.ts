@@ -27,7 +27,8 @@ export interface FakeAnalogOptions {
 }
 
 const MAX = 1023;
-const TAU_MIN = 1, TAU_MAX = 100;
+const TAU_MIN = 1,
+  TAU_MAX = 100;
 
 export class FakeAnalogBoard {
   readonly neurons: number;
@@ -51,7 +52,10 @@ export class FakeAnalogBoard {
   constructor(readonly o: FakeAnalogOptions) {
     this.mtu = o.mtu ?? 2048;
     let n = 0;
-    for (const l of o.layers) { this.offsets.push(n); n += l.nOut; }
+    for (const l of o.layers) {
+      this.offsets.push(n);
+      n += l.nOut;
+    }
     this.neurons = n;
     const rng = new Rng(o.seed);
     const cv = o.tauCv ?? 0.2;
@@ -80,36 +84,62 @@ export class FakeAnalogBoard {
   }
 
   /** the realised values of neuron g at codes c (default: the codes in force) */
-  tauM(g: number, c = this.codes[g]): number { return Math.max(1, this.fTauM[g] / (1 / TAU_MAX + ((1 / TAU_MIN - 1 / TAU_MAX) * c) / MAX)); }
-  tauR(g: number, c = this.codes[this.neurons + g]): number { return Math.max(1, this.fTauR[g] / (1 / TAU_MAX + ((1 / TAU_MIN - 1 / TAU_MAX) * c) / MAX)); }
-  gain(g: number, c = this.codes[2 * this.neurons + g]): number { return this.fGain[g] * (0.25 + (1.5 * c) / MAX); }
-  offset(g: number, c = this.codes[3 * this.neurons + g]): number { return this.dOffset[g] + ((c - 512) / MAX) * 0.6; }
+  tauM(g: number, c = this.codes[g]): number {
+    return Math.max(1, this.fTauM[g] / (1 / TAU_MAX + ((1 / TAU_MIN - 1 / TAU_MAX) * c) / MAX));
+  }
+  tauR(g: number, c = this.codes[this.neurons + g]): number {
+    return Math.max(1, this.fTauR[g] / (1 / TAU_MAX + ((1 / TAU_MIN - 1 / TAU_MAX) * c) / MAX));
+  }
+  gain(g: number, c = this.codes[2 * this.neurons + g]): number {
+    return this.fGain[g] * (0.25 + (1.5 * c) / MAX);
+  }
+  offset(g: number, c = this.codes[3 * this.neurons + g]): number {
+    return this.dOffset[g] + ((c - 512) / MAX) * 0.6;
+  }
 
   attach(t: MemoryTransport): void {
     const reader = new FrameReader(this.mtu);
-    t.onData((c) => reader.push(c, (f) => {
-      if (f.flags & 1) return;
-      if (f.type === MsgType.PROBE && ++this.probes > this.muteAfterProbes) return;
-      if (this.probes > this.muteAfterProbes) return;
-      let status: number = Status.OK;
-      let body: Record<string, WireValue>;
-      try {
-        [status, body] = this.handle(f.type, unpackPayload(f.payload.slice()) as Record<string, unknown>);
-      } catch (e) {
-        status = Status.INVAL;
-        body = { reason: (e as Error).message };
-      }
-      body.reason ??= '';
-      t.write(encodeFrame({ type: f.type, seq: f.seq, flags: 1, status }, new Uint8Array(packr.pack(body))));
-    }));
+    t.onData((c) =>
+      reader.push(c, (f) => {
+        if (f.flags & 1) return;
+        if (f.type === MsgType.PROBE && ++this.probes > this.muteAfterProbes) return;
+        if (this.probes > this.muteAfterProbes) return;
+        let status: number = Status.OK;
+        let body: Record<string, WireValue>;
+        try {
+          [status, body] = this.handle(f.type, unpackPayload(f.payload.slice()) as Record<string, unknown>);
+        } catch (e) {
+          status = Status.INVAL;
+          body = { reason: (e as Error).message };
+        }
+        body.reason ??= '';
+        t.write(encodeFrame({ type: f.type, seq: f.seq, flags: 1, status }, new Uint8Array(packr.pack(body))));
+      }),
+    );
   }
 
   private info(): Record<string, WireValue> {
     return {
-      proto: 1, firmware: 'fake-analog 1', boardId: `fake-analog-${this.o.seed}`, bootId: this.bootId, mtu: this.mtu, rxBuffer: 8192, formats: [1],
-      limits: { layers: 16 }, slots: 2, slotSize: 65536, capabilities: ['run-samples', 'run-steps', 'record', 'analog', 'probe'], baud: 0,
+      proto: 1,
+      firmware: 'fake-analog 1',
+      boardId: `fake-analog-${this.o.seed}`,
+      bootId: this.bootId,
+      mtu: this.mtu,
+      rxBuffer: 8192,
+      formats: [1],
+      limits: { layers: 16 },
+      slots: 2,
+      slotSize: 65536,
+      capabilities: ['run-samples', 'run-steps', 'record', 'analog', 'probe'],
+      baud: 0,
       stats: { rxFrames: 0, rxDropped: 0, txFrames: 0, boots: 1 },
-      analog: { neurons: this.neurons, params: ['tauM', 'tauR', 'gain', 'offset'], trimBits: 10, adc: { ...this.adc }, ranges: this.o.layers.map(() => [0, 1]) },
+      analog: {
+        neurons: this.neurons,
+        params: ['tauM', 'tauR', 'gain', 'offset'],
+        trimBits: 10,
+        adc: { ...this.adc },
+        ranges: this.o.layers.map(() => [0, 1]),
+      },
     };
   }
 
@@ -121,8 +151,11 @@ export class FakeAnalogBoard {
 
   private handle(type: number, q: Record<string, unknown>): [number, Record<string, WireValue>] {
     switch (type) {
-      case MsgType.HELLO: case MsgType.INFO: return [Status.OK, this.info()];
-      case MsgType.STATE: return [Status.OK, { bootId: this.bootId, active: 0, slots: [] }];
+      case MsgType.HELLO:
+      case MsgType.INFO:
+        return [Status.OK, this.info()];
+      case MsgType.STATE:
+        return [Status.OK, { bootId: this.bootId, active: 0, slots: [] }];
       case MsgType.TRIM_GET: {
         const b = new Uint8Array(this.codes.length * 2);
         new DataView(b.buffer).setUint16(0, 0);
@@ -131,7 +164,8 @@ export class FakeAnalogBoard {
       }
       case MsgType.TRIM_SET: {
         const b = q.codes as Uint8Array;
-        if (!(b instanceof Uint8Array) || b.length !== this.codes.length * 2) return [Status.INVAL, { reason: `codes: must hold ${this.codes.length * 2} bytes` }];
+        if (!(b instanceof Uint8Array) || b.length !== this.codes.length * 2)
+          return [Status.INVAL, { reason: `codes: must hold ${this.codes.length * 2} bytes` }];
         const dv = new DataView(b.buffer, b.byteOffset, b.byteLength);
         for (let i = 0; i < this.codes.length; i++) {
           const c = dv.getUint16(2 * i, true);
@@ -140,31 +174,39 @@ export class FakeAnalogBoard {
         }
         return [Status.OK, {}];
       }
-      case MsgType.PROBE: return this.probe(q);
+      case MsgType.PROBE:
+        return this.probe(q);
       case MsgType.PROBE_READ: {
-        const off = q.off as number, len = q.len as number;
+        const off = q.off as number,
+          len = q.len as number;
         if (off + len > this.samples.length || len > this.mtu - 32) return [Status.INVAL, { reason: 'off/len: beyond the samples or the MTU' }];
         return [Status.OK, { data: this.samples.slice(off, off + len) }];
       }
-      default: return [Status.NOTSUP, { reason: `type ${type}` }];
+      default:
+        return [Status.NOTSUP, { reason: `type ${type}` }];
     }
   }
 
   private probe(q: Record<string, unknown>): [number, Record<string, WireValue>] {
-    const layer = q.layer as number, steps = q.steps as number, level = (q.level as number) / 65536;
+    const layer = q.layer as number,
+      steps = q.steps as number,
+      level = (q.level as number) / 65536;
     const l = this.o.layers[layer];
     if (l === undefined) return [Status.INVAL, { reason: 'layer: out of range' }];
     const idx = q.neurons as Uint8Array;
     const sel: number[] = [];
     if (idx.length === 0) for (let i = 0; i < l.nOut; i++) sel.push(i);
     else for (let k = 0; k < idx.length; k += 2) sel.push(idx[k] | (idx[k + 1] << 8));
-    const both = q.observe === 'both', rateOnly = q.observe === 'rate';
+    const both = q.observe === 'both',
+      rateOnly = q.observe === 'rate';
     const n = sel.length;
     const out = new Uint8Array(n * steps * (both ? 2 : 1));
     const temporal = this.o.noise === false ? 0 : 2 / 180;
     sel.forEach((i, j) => {
       const g = this.offsets[layer] + i;
-      const tm = this.tauM(g), tr = this.tauR(g), uinf = this.gain(g) * level + this.offset(g);
+      const tm = this.tauM(g),
+        tr = this.tauR(g),
+        uinf = this.gain(g) * level + this.offset(g);
       let u = 0;
       for (let k = 0; k < steps; k++) {
         const udot = (uinf - u) / tm;
