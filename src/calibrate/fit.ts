@@ -31,22 +31,6 @@ export function invertPhi(phi: ActivationName, r: number): number {
   }
 }
 
-/** The open interval of rates where invertPhi is defined. */
-export function phiRange(phi: ActivationName): [number, number] {
-  switch (phi) {
-    case 'linear':
-      return [-Infinity, Infinity];
-    case 'hardSigmoid':
-    case 'sigmoid':
-      return [0, 1];
-    case 'tanh':
-      return [-1, 1];
-    case 'relu':
-    case 'softplus':
-      return [0, Infinity];
-  }
-}
-
 /** Mean of the values, NaN when none. */
 export function mean(v: readonly number[] | Float64Array): number {
   if (v.length === 0) return NaN;

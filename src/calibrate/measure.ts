@@ -5,7 +5,8 @@
  * tails) or tau_m and tau_r (a step response from rest, membrane and rate; fit.ts).
  */
 import { adcValue, type AnalogInfo, type BoardClient } from '../bridge/index.js';
-import { fitAr1, fitStepResponse, fitTauR, invertPhi, median, phiRange, tailMean, tailStd } from './fit.js';
+import { activationRange as phiRange } from '../engine/activations.js';
+import { fitAr1, fitStepResponse, fitTauR, invertPhi, median, tailMean, tailStd } from './fit.js';
 import type { CalibrationTargets, ParamName } from './targets.js';
 
 export interface ProbePlan {

@@ -104,31 +104,8 @@ async function runRobustness(opts: RobustnessOptions, cmd: Command): Promise<voi
   checkRobustnessOptions(opts, cmd);
   const split = opts.split as 'test' | 'validation'; // checked above
   const command = ['glekit', ...process.argv.slice(2)].join(' ');
-  if (opts.planOnly) {
-    const prep = prepareSweep({
-      model: opts.model,
-      hw: opts.hw,
-      vary: opts.vary,
-      seeds: opts.seeds,
-      trainOnChip: opts.trainOnChip,
-      learnTau: opts.learnTau,
-      chipLr: opts.chipLr,
-      tauLrFactor: opts.tauLrFactor,
-      resetState: opts.resetState,
-      split,
-      out: opts.out,
-      workers: opts.workers,
-      quiet: opts.quiet,
-    });
-    const planned = writePlan(prep, opts.model, command);
-    printResult(
-      opts.json === true,
-      { dir: planned.dir, jobs: planned.jobs, files: planned.files },
-      `planned ${planned.jobs} jobs in ${planned.dir} (nothing run); run them with glekit robustness run --dir ${opts.out} --shard I/N, or glekit robustness slurm --dir ${opts.out} --tasks N`,
-    );
-    return;
-  }
-  const result = await runSweep({
+  // what planning and running share
+  const sweep = {
     model: opts.model,
     hw: opts.hw,
     vary: opts.vary,
@@ -141,10 +118,19 @@ async function runRobustness(opts: RobustnessOptions, cmd: Command): Promise<voi
     split,
     out: opts.out,
     workers: opts.workers,
-    plots: opts.plots,
     quiet: opts.quiet,
-    command,
-  });
+  };
+  if (opts.planOnly) {
+    const prep = prepareSweep(sweep);
+    const planned = writePlan(prep, opts.model, command);
+    printResult(
+      opts.json === true,
+      { dir: planned.dir, jobs: planned.jobs, files: planned.files },
+      `planned ${planned.jobs} jobs in ${planned.dir} (nothing run); run them with glekit robustness run --dir ${opts.out} --shard I/N, or glekit robustness slurm --dir ${opts.out} --tasks N`,
+    );
+    return;
+  }
+  const result = await runSweep({ ...sweep, plots: opts.plots, command });
   printSweepResult(opts, result);
 }
 

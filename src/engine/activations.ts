@@ -126,3 +126,19 @@ export function applyActivation(kind: ActivationName, pu: FloatArray, r: FloatAr
       return;
   }
 }
+
+/** The values an activation can take: the open interval of its outputs (infinite where unbounded). */
+export function activationRange(phi: ActivationName): [number, number] {
+  switch (phi) {
+    case 'linear':
+      return [-Infinity, Infinity];
+    case 'hardSigmoid':
+    case 'sigmoid':
+      return [0, 1];
+    case 'tanh':
+      return [-1, 1];
+    case 'relu':
+    case 'softplus':
+      return [0, Infinity];
+  }
+}

@@ -10,7 +10,7 @@
  *   its end value; for a piecewise-linear phi, the segment's slope; for a clamp, 1 inside
  *   [min, max] and 0 outside.
  */
-import { phiPrimeScalar, phiScalar, type ActivationName } from '../engine/activations.js';
+import { activationRange, phiPrimeScalar, phiScalar, type ActivationName } from '../engine/activations.js';
 import type { FloatArray } from '../engine/kernels.js';
 import { tableSamplePoint, type ResolvedNonlinearity } from '../hw/index.js';
 
@@ -137,16 +137,6 @@ export const UNBOUNDED_RATE_RANGE = 8;
 
 export function rateRange(phi: ActivationName, nl: ResolvedNonlinearity): [number, number] {
   if (phi !== 'linear' && nl.kind === 'clamp') return [nl.min, nl.max];
-  switch (phi) {
-    case 'hardSigmoid':
-    case 'sigmoid':
-      return [0, 1];
-    case 'tanh':
-      return [-1, 1];
-    case 'relu':
-    case 'softplus':
-      return [0, UNBOUNDED_RATE_RANGE];
-    case 'linear':
-      return [-UNBOUNDED_RATE_RANGE, UNBOUNDED_RATE_RANGE];
-  }
+  const [lo, hi] = activationRange(phi);
+  return [Math.max(lo, -UNBOUNDED_RATE_RANGE), Math.min(hi, UNBOUNDED_RATE_RANGE)];
 }
