@@ -129,6 +129,23 @@ describe('CodeSearch', () => {
     expect(r[4].reachable).toBe(false);
     expect(s.rounds).toBeLessThan(25);
   });
+
+  it('re-opens a bracket that one misleading measurement closed on the wrong side of the target', () => {
+    // v = 0.0045 (c - 430); the first measurement at code 400 reads +0.06 instead of -0.135
+    const truth = (c: number): number => 0.0045 * (c - 430);
+    const run = (lie: boolean): number => {
+      let lied = !lie;
+      const s = new CodeSearch(new Float64Array([0]), new Uint16Array([512]), new Float64Array([truth(512)]), 1, { maxCode: 1023, finalRepeats: 3 });
+      for (let codes = s.next(); codes !== null; codes = s.next()) {
+        const misled = !lied && codes[0] === 400;
+        if (misled) lied = true;
+        s.observe(new Float64Array([misled ? 0.06 : truth(codes[0])]));
+      }
+      return s.results()[0].code;
+    };
+    expect(Math.abs(run(false) - 430)).toBeLessThanOrEqual(1);
+    expect(Math.abs(run(true) - 430)).toBeLessThanOrEqual(1);
+  });
 });
 
 describe('calibrateBoard on a fake analog board', () => {

@@ -292,9 +292,14 @@ async function runStage(stage: Stage, ctx: StageContext): Promise<void> {
 
 async function searchStage(ctx: StageContext, stage: string, params: ParamName[], measure: (codes: Uint16Array) => Promise<Estimates>): Promise<void> {
   const { p, n } = ctx;
+  // The search starts from a measurement under the codes found so far, not from the
+  // uncalibrated one: at the nominal codes of every parameter a fit can fail (a saturated
+  // rate gives no tau_r), and a neuron without a start value could never be searched.
+  ctx.opts.onProgress?.(stage, 0);
+  const start = await measure(Uint16Array.from(p.codes));
   const searches = params.map((q) => {
     const k = PARAMS.indexOf(q);
-    return new CodeSearch(flatTargets(ctx.targets, q), slice(p.nominal, k, n), fromList(p.before[q], n), p.directions[q]!, {
+    return new CodeSearch(flatTargets(ctx.targets, q), slice(p.codes, k, n), start[q]!, p.directions[q]!, {
       maxCode: ctx.maxCode,
       finalRepeats: ctx.opts.finalRepeats ?? 3,
       log: q === 'tauM' || q === 'tauR' || q === 'gain',

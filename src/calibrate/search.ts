@@ -1,13 +1,16 @@
 /**
  * The code search of one parameter for every neuron at once (calix's scheme: configure
  * codes, measure, move each neuron's code; all neurons in lockstep, one measurement round
- * for all). Codes start at the board's nominal ones; the mapping from code to value is
+ * for all). Codes start at the given ones (the board's nominal codes, or those an earlier
+ * stage left); the mapping from code to value is
  * monotonic, its direction found once for the parameter (a majority over the neurons).
  * Per neuron: an exponential search away from the nominal code until the value crosses
  * the target (or the code range ends: the neuron cannot reach its target and is flagged),
  * then a binary search of the bracket, then the noise-robust end: both codes of the final
  * bracket measured again `finalRepeats` times, the median of each compared with the
- * target. A measurement that fails (NaN: the ADC saturated, the fit failed) counts as
+ * target, refined by the average of every nearby measurement; when that average says the
+ * target lies outside the final bracket (noise misled a decision), the code it points to is
+ * measured again and the search ends there. A measurement that fails (NaN: the ADC saturated, the fit failed) counts as
  * crossing, which brings the search back towards codes that measure.
  */
 export interface NeuronSearch {
@@ -18,7 +21,10 @@ export interface NeuronSearch {
   reachable: boolean;
 }
 
-type Phase = 'expand' | 'bisect' | 'final' | 'done';
+type Phase = 'expand' | 'bisect' | 'final' | 'confirm' | 'done';
+
+/** how often a neuron's bracket may be re-opened after noise misled the binary search */
+const MAX_REOPENS = 2;
 
 interface State {
   phase: Phase;
@@ -35,6 +41,9 @@ interface State {
   finals: number[];
   /** every (code, value) measured */
   seen: [number, number][];
+  /** the code measured again in the confirm phase, and how often the bracket was re-opened */
+  probe: number;
+  reopens: number;
   result: NeuronSearch | null;
 }
 
@@ -76,7 +85,20 @@ export class CodeSearch {
     this.st = Array.from(targets, (t, i) => {
       const v = nominalValues[i];
       const want = Number.isFinite(v) ? (v < t ? 1 : -1) : 0;
-      const s: State = { phase: 'expand', a: nominal[i], va: v, b: -1, vb: NaN, step: first, want, finals: [], seen: [[nominal[i], v]], result: null };
+      const s: State = {
+        phase: 'expand',
+        a: nominal[i],
+        va: v,
+        b: -1,
+        vb: NaN,
+        step: first,
+        want,
+        finals: [],
+        seen: [[nominal[i], v]],
+        probe: -1,
+        reopens: 0,
+        result: null,
+      };
       if (want === 0) {
         // the nominal code does not measure: nothing to search from
         s.phase = 'done';
@@ -114,6 +136,9 @@ export class CodeSearch {
           break;
         case 'final':
           codes[i] = s.finals.length < this.finalRepeats ? s.a : s.b;
+          break;
+        case 'confirm':
+          codes[i] = s.probe;
           break;
         case 'done':
           codes[i] = s.result!.code;
@@ -170,10 +195,14 @@ export class CodeSearch {
             const mb = medianOf(s.finals.slice(this.finalRepeats));
             const da = Number.isFinite(ma) ? Math.abs(ma - t) : Infinity;
             const db = Number.isFinite(mb) ? Math.abs(mb - t) : Infinity;
-            s.phase = 'done';
-            s.result = db < da ? { code: s.b, value: mb, reachable: true } : { code: s.a, value: ma, reachable: Number.isFinite(ma) || Number.isFinite(mb) };
-            if (s.result.reachable) s.result = this.refine(s, t, s.result);
+            const found = db < da ? { code: s.b, value: mb, reachable: true } : { code: s.a, value: ma, reachable: Number.isFinite(ma) || Number.isFinite(mb) };
+            this.settle(s, t, found);
           }
+          break;
+        }
+        case 'confirm': {
+          s.finals.push(v);
+          if (s.finals.length === this.finalRepeats) this.settle(s, t, { code: s.probe, value: medianOf(s.finals), reachable: true });
           break;
         }
         case 'done':
@@ -183,16 +212,40 @@ export class CodeSearch {
   }
 
   /**
+   * Ends a neuron's search at `found`, refined by every nearby measurement, unless those
+   * measurements put the target well outside the codes measured near `found`: then a
+   * noisy decision of the binary search closed the wrong bracket, and the code the
+   * average points to is measured again (at most MAX_REOPENS times, at most a sixteenth
+   * of the code range away) before the search ends there.
+   */
+  private settle(s: State, target: number, found: NeuronSearch): void {
+    s.phase = 'done';
+    s.result = found;
+    if (!found.reachable) return;
+    const r = this.refine(s, target, found);
+    s.result = r.result;
+    if (r.wanted === null || s.reopens >= MAX_REOPENS) return;
+    const reach = Math.max(64, this.maxCode >> 4);
+    s.probe = Math.max(0, Math.min(this.maxCode, found.code + Math.max(-reach, Math.min(reach, r.wanted - found.code))));
+    if (s.probe === found.code) return;
+    s.reopens++;
+    s.finals = [];
+    s.phase = 'confirm';
+    s.result = null;
+  }
+
+  /**
    * The noise-robust end: every measurement near the bracket, each moved to the bracket
    * along the slope of the code map (fitted over the codes the search visited), averaged;
    * the code that this average says hits the target. Noisy decisions of the binary search
    * cost little because no single measurement decides.
    */
-  private refine(s: State, target: number, found: NeuronSearch): NeuronSearch {
+  private refine(s: State, target: number, found: NeuronSearch): { result: NeuronSearch; wanted: number | null } {
+    const kept = { result: found, wanted: null };
     const f = (v: number): number => (this.log ? Math.log(v) : v);
     const pts = s.seen.filter(([, v]) => Number.isFinite(v) && (!this.log || v > 0));
     const wide = pts.filter(([c]) => Math.abs(c - found.code) <= Math.max(64, this.maxCode >> 4));
-    if (wide.length < 4) return found;
+    if (wide.length < 4) return kept;
     let n = 0,
       sc = 0,
       sv = 0,
@@ -207,18 +260,21 @@ export class CodeSearch {
       scv += c * y;
     }
     const den = n * scc - sc * sc;
-    if (!(den > 0)) return found;
+    if (!(den > 0)) return kept;
     const slope = (n * scv - sc * sv) / den;
-    if (!(slope * this.direction > 0)) return found;
+    if (!(slope * this.direction > 0)) return kept;
     const near = pts.filter(([c]) => Math.abs(c - found.code) <= Math.max(4, this.maxCode >> 6));
-    if (near.length < 3) return found;
+    if (near.length < 3) return kept;
     // the value at found.code, from every nearby measurement
     const at = near.reduce((acc, [c, v]) => acc + f(v) - slope * (c - found.code), 0) / near.length;
     const lo = Math.min(...near.map(([c]) => c)),
       hi = Math.max(...near.map(([c]) => c));
-    const code = Math.max(lo, Math.min(hi, Math.round(found.code + (f(target) - at) / slope)));
+    const wanted = Math.round(found.code + (f(target) - at) / slope);
+    const code = Math.max(lo, Math.min(hi, wanted));
     const v = at + slope * (code - found.code);
-    return { code, value: this.log ? Math.exp(v) : v, reachable: true };
+    // outside the measured codes by more than one: the bracket does not hold the target
+    const outside = wanted < lo - 1 || wanted > hi + 1;
+    return { result: { code, value: this.log ? Math.exp(v) : v, reachable: true }, wanted: outside ? wanted : null };
   }
 
   results(): NeuronSearch[] {
