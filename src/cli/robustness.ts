@@ -97,7 +97,7 @@ function checkRobustnessOptions(opts: RobustnessOptions, cmd: Command): void {
     { option: '--hw', path: opts.hw },
   ]);
   const model = loadModel(opts.model);
-  checkModelFitsTask(model, loadClassificationTask(model.task, trainingInfo(model).dataSeed), opts.model);
+  checkModelFitsTask(model, loadClassificationTask(model.task, trainingInfo(model).dataSeed, model.presentation), opts.model);
 }
 
 async function runRobustness(opts: RobustnessOptions, cmd: Command): Promise<void> {

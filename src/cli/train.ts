@@ -6,6 +6,7 @@ import { GlekitError } from '../util/errors.js';
 import { checkOutputDirectory, checkOutputFile } from '../util/files.js';
 import { integerOption } from './options.js';
 import { MAX_SEED } from '../util/rng.js';
+import { MAX_RETIME_FACTOR, loadModel, retimeModel, saveModel } from '../model/index.js';
 
 /** Options of `train` that only classifier tasks use, and those that only lagline uses (by commander key). */
 const CLASSIFIER_ONLY: Record<string, string> = {
@@ -145,6 +146,38 @@ export function registerTrainCommands(program: Command): void {
         !!opts.json,
         summary,
         `${summary.task}: test accuracy ${(100 * summary.testAccuracy).toFixed(2)} % on ${summary.testCount} samples (${summary.wallSeconds.toFixed(2)} s)`,
+      );
+    });
+  registerRetime(program);
+}
+
+function registerRetime(program: Command): void {
+  program
+    .command('retime')
+    .description('Write the same network stepped K times finer (dt / K, K times the steps per sample), to map its fastest time constant onto a chip')
+    .requiredOption('--model <file>', 'model file')
+    .requiredOption('--factor <k>', 'steps of the new dt per step of the old (2..64)', integerOption('factor', 2, MAX_RETIME_FACTOR))
+    .requiredOption('--out <file>', 'the retimed model file')
+    .option('--json', 'print one JSON summary as the last line of stdout')
+    .action((opts: { model: string; factor: number; out: string; json?: boolean }) => {
+      checkOutputFile('--out', opts.out, [{ option: '--model', path: opts.model }]);
+      const model = loadModel(opts.model);
+      const retimed = retimeModel(model, opts.factor, opts.model);
+      saveModel(opts.out, retimed);
+      const p = retimed.presentation;
+      const summary = {
+        model: resolve(opts.out),
+        modelHash: retimed.contentHash,
+        fromModel: model.contentHash,
+        factor: opts.factor,
+        dt: retimed.network.dt,
+        stepsPerSample: p.stepsPerSample,
+      };
+      printResult(
+        !!opts.json,
+        summary,
+        `${opts.out}: dt ${model.network.dt} -> ${retimed.network.dt}, ${model.presentation.stepsPerSample} -> ${p.stepsPerSample} steps per sample; ` +
+          `its accuracy is measured again (glekit eval --model ${opts.out} --task ${retimed.task})`,
       );
     });
 }

@@ -90,7 +90,7 @@ export function loadRangeData(model: ModelFile, file: string | undefined, sample
     return { inputs, count: rows.length, sampleSize: size, source: file };
   }
   const dataSeed = trainingInfo(model).dataSeed;
-  const data = loadClassificationTask(model.task, dataSeed);
+  const data = loadClassificationTask(model.task, dataSeed, model.presentation);
   const count = Math.min(samples, data.train.count);
   return {
     inputs: data.train.inputs.subarray(0, count * data.train.inputSize),

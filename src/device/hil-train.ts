@@ -481,7 +481,7 @@ function hilSetup(req: HilTrainRequest, model: ModelFile) {
     phi: model.network.layers.map((l) => l.phi as ActivationName),
   };
   const dataSeed = req.dataSeed ?? (typeof model.training.dataSeed === 'number' ? model.training.dataSeed : 0);
-  const data = loadClassificationTask(req.task, dataSeed);
+  const data = loadClassificationTask(req.task, dataSeed, model.presentation);
   const train = data.train,
     validation = firstN(data.validation, req.validationLimit),
     test = firstN(data.test, req.testLimit);
@@ -565,6 +565,10 @@ export async function hilTrain(req: HilTrainRequest): Promise<HilTrainSummary> {
       for (let k = 0; k < batches; k++) {
         correct += await learnBatch(client, host, net, current.d, analog, train, order.subarray(k * req.batchSize, (k + 1) * req.batchSize), x, y);
         current = build();
+        // uploads go to the slot that does not run: after the epoch's first batch that is the
+        // best image's. A reset first (the unconfirmed test image reverts to the best one) puts
+        // the upload over the test image instead, so that a power cut at any point boots the best image
+        if (k > 0) await client.reset();
         await upload(current.bytes, 'test');
       }
       // the epoch's image runs as a test: confirmed only if held-out accuracy did not fall

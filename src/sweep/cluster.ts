@@ -67,7 +67,7 @@ export interface PlanFile {
 /** The cost model of a prepared sweep: network size, presentation length and split sizes. */
 function costModelOf(prep: PreparedSweep): CostModel {
   const spec = modelToSpec(prep.model);
-  const data = loadClassificationTask(prep.settings.task, prep.settings.dataSeed);
+  const data = loadClassificationTask(prep.settings.task, prep.settings.dataSeed, prep.model.presentation);
   const synapses = spec.layers.reduce((a, l) => a + l.inputSize * l.outputSize, 0);
   const neurons = spec.layers.reduce((a, l) => a + l.outputSize, 0);
   const split = prep.settings.split === 'test' ? data.test : data.validation;

@@ -40,7 +40,7 @@ export function createJobContext(init: JobContextInit): JobContext {
       `${init.modelPath}: the model changed while the sweep ran (content hash ${model.contentHash}, the sweep started with ${init.settings.modelHash})`,
     );
   }
-  const data = loadClassificationTask(init.settings.task, init.settings.dataSeed);
+  const data = loadClassificationTask(init.settings.task, init.settings.dataSeed, model.presentation);
   checkModelFitsTask(model, data, init.modelPath);
   const spec = modelToSpec(model);
   const kernels = defaultKernels();

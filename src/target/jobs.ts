@@ -65,7 +65,7 @@ export function descriptorSplit(
   }
   const recorded = d.header.info.dataSeed;
   const seed = dataSeed ?? (typeof recorded === 'number' ? recorded : 0);
-  const data = loadClassificationTask(task, seed);
+  const data = loadClassificationTask(task, seed, d.network.presentation);
   return { data, split: firstSamples(data[split], limit), dataSeed: seed };
 }
 
@@ -123,7 +123,7 @@ export async function evaluateModelFile(path: string, task: string, dtype: Dtype
   if (model.task !== task) throw new GlekitError(`${path}: the model was trained on task "${model.task}", not "${task}"`);
   const info = trainingInfo(model);
   const dataSeed = info.dataSeed;
-  const data = loadClassificationTask(task, dataSeed);
+  const data = loadClassificationTask(task, dataSeed, model.presentation);
   checkModelFitsTask(model, data, path);
   const evalBatch = info.evalBatchSize;
   const target = floatTarget(modelToSpec(model, dtype), model.presentation, { evalBatchSize: evalBatch, kernels: defaultKernels() });

@@ -1,3 +1,4 @@
+import type { Presentation } from '../presentation/index.js';
 import { GlekitError } from '../util/errors.js';
 import { loadMnist } from './mnist.js';
 import { generateMnist1d } from './mnist1d.js';
@@ -17,9 +18,12 @@ export const MNIST1D_GLE_LENGTH = 360;
 
 /**
  * The data of a classification task. Generated tasks (yinyang, mnist1d) take the data
- * seed; MNIST is fixed data and ignores it.
+ * seed; MNIST is fixed data and ignores it. A network that streams a sequence over more
+ * steps than GLE's 360 (a model retimed to a finer dt) gets MNIST-1D resampled to its
+ * length: the generator interpolates last, so these are the same sequences, sampled finer.
  */
-export function loadClassificationTask(name: string, dataSeed: number): ClassificationDataset {
+export function loadClassificationTask(name: string, dataSeed: number, presentation?: Pick<Presentation, 'mode' | 'stepsPerSample'>): ClassificationDataset {
+  const length = presentation?.mode === 'sequence' ? Math.max(presentation.stepsPerSample, MNIST1D_GLE_LENGTH) : MNIST1D_GLE_LENGTH;
   switch (name) {
     case 'yinyang':
       return generateYinYang({ seed: dataSeed });
@@ -29,7 +33,7 @@ export function loadClassificationTask(name: string, dataSeed: number): Classifi
     // as a validation split for the learning-rate schedule (the published script
     // scheduled on the test loss; a separate split keeps the test set untouched).
     case 'mnist1d':
-      return generateMnist1d({ seed: dataSeed, length: MNIST1D_GLE_LENGTH, trainCount: 4500, testCount: 1000, validationFraction: 1 / 9 });
+      return generateMnist1d({ seed: dataSeed, length, trainCount: 4500, testCount: 1000, validationFraction: 1 / 9 });
     default:
       throw new GlekitError(`unknown classification task "${name}" (known: ${CLASSIFICATION_TASKS.join(', ')})`);
   }
