@@ -398,4 +398,36 @@ describe.skipIf(skipReason !== null)('the emulated analog board', () => {
       for (let p = 0; p < 4; p++) expect(cur[p * n + g]).toBe(nr.codes[p]);
     });
   });
+  it('sets and reads trims in ranges of neurons when they do not fit one frame (MTU 512: 123 neurons need 984 bytes)', async () => {
+    const truthPath = join(scratch, 'ranges.truth.json');
+    const bp = await startBoard('ranges', ['--analog', '--seed', '4', '--noise-off', '--truth-out', truthPath, '--mtu', '512']);
+    await deploy(bp, yinyang);
+    const n = readAnalogTruth(truthPath).neurons.length;
+    const codes = Uint16Array.from({ length: 4 * n }, (_, k) => (k * 37 + 11) % 1024);
+    const t = await openSerial(bp.port, { baudRate: 921600 });
+    const c = await BoardClient.open(t);
+    try {
+      const nominal = await c.trimGet();
+      expect(nominal.length).toBe(4 * n);
+      await c.trimSet(codes);
+      expect(Array.from(await c.trimGet())).toEqual(Array.from(codes));
+    } finally {
+      await c.close();
+    }
+    // the board realised every range: its truth holds the codes, parameter-major over all neurons
+    const truth = readAnalogTruth(truthPath);
+    truth.neurons.forEach((nr, g) => {
+      for (let p = 0; p < 4; p++) expect(nr.codes[p]).toBe(codes[p * n + g]);
+    });
+    // PROTOCOL.md §6: without off every neuron; with off a range that must lie within the image
+    const partial = await withRaw(bp, (line) => line.call(MSG.TRIM_SET, { codes: u16([1, 2, 3, 4]) }));
+    expect(partial.status).not.toBe(0);
+    expect(String(partial.body.reason)).toMatch(/has 8 bytes, 4 x 123 neurons/);
+    const beyond = await withRaw(bp, (line) => line.call(MSG.TRIM_SET, { codes: u16([1, 2, 3, 4, 5, 6, 7, 8]), off: n - 1 }));
+    expect(String(beyond.body.reason)).toMatch(/off: 2 neurons from 122 go beyond the image's 123/);
+    const one = await withRaw(bp, (line) => line.call(MSG.TRIM_SET, { codes: u16([5, 6, 7, 8]), off: n - 1 }));
+    expect(one.status).toBe(0);
+    const back = await withRaw(bp, (line) => line.call(MSG.TRIM_GET, { off: n - 1, len: 1 }));
+    expect(Array.from(new Uint16Array(Uint8Array.from(back.body.codes as Uint8Array).buffer))).toEqual([5, 6, 7, 8]);
+  });
 });

@@ -405,6 +405,10 @@ static void build_corpus(void) {
         simple(c, GLE_MSG_TRIM_GET);
         req_begin(GLE_MSG_TRIM_SET, 1); mpw_str(&g_w, "codes"); mpw_bin(&g_w, codes, 8u * nn); req_end(c);
         req_begin(GLE_MSG_TRIM_SET, 1); mpw_str(&g_w, "codes"); mpw_bin(&g_w, codes, 8u * nn - 2u); req_end(c);
+        /* ranges of neurons: one within the image, one past its end, and TRIM_GET of a range */
+        req_begin(GLE_MSG_TRIM_SET, 2); mpw_str(&g_w, "codes"); mpw_bin(&g_w, codes, 8u); mpw_kv_uint(&g_w, "off", nn > 0 ? nn - 1u : 0); req_end(c);
+        req_begin(GLE_MSG_TRIM_SET, 2); mpw_str(&g_w, "codes"); mpw_bin(&g_w, codes, 16u); mpw_kv_uint(&g_w, "off", nn); req_end(c);
+        req_begin(GLE_MSG_TRIM_GET, 2); mpw_kv_uint(&g_w, "off", nn / 2u); mpw_kv_uint(&g_w, "len", nn - nn / 2u); req_end(c);
         codes[1] = 4; /* code 1024 */
         req_begin(GLE_MSG_TRIM_SET, 1); mpw_str(&g_w, "codes"); mpw_bin(&g_w, codes, 8u * nn); req_end(c);
         req_begin(GLE_MSG_PROBE, 5); mpw_kv_uint(&g_w, "layer", 0); mpw_str(&g_w, "neurons"); mpw_bin(&g_w, idx, 0);

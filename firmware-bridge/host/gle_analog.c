@@ -407,19 +407,19 @@ static const layer *layer_of(uint32_t g) {
     return &A.layers[l];
 }
 
-static void chip_get_trims(void *ctx, uint8_t *le) {
+static void chip_get_trims(void *ctx, uint32_t off, uint32_t n, uint8_t *le) {
     uint32_t p, i;
     (void)ctx;
     for (p = 0; p < 4; p++)
-        for (i = 0; i < A.n_neurons; i++, le += 2) { le[0] = (uint8_t)A.neurons[i].trims[p]; le[1] = (uint8_t)(A.neurons[i].trims[p] >> 8); }
+        for (i = off; i < off + n; i++, le += 2) { le[0] = (uint8_t)A.neurons[i].trims[p]; le[1] = (uint8_t)(A.neurons[i].trims[p] >> 8); }
 }
 
-static void chip_set_trims(void *ctx, const uint8_t *le) {
+static void chip_set_trims(void *ctx, uint32_t off, uint32_t n, const uint8_t *le) {
     uint32_t p, i;
     (void)ctx;
     for (p = 0; p < 4; p++)
-        for (i = 0; i < A.n_neurons; i++, le += 2) A.neurons[i].trims[p] = (uint16_t)(le[0] | (le[1] << 8));
-    for (i = 0; i < A.n_neurons; i++) realise(&A.neurons[i], layer_of(i));
+        for (i = off; i < off + n; i++, le += 2) A.neurons[i].trims[p] = (uint16_t)(le[0] | (le[1] << 8));
+    for (i = off; i < off + n; i++) realise(&A.neurons[i], layer_of(i));
     write_truth();
 }
 

@@ -34,10 +34,11 @@ typedef struct {
     uint32_t (*neurons)(void *ctx);
     /* layer l's full scale (INFO analog.ranges[l]) as binary64 bits */
     void (*range)(void *ctx, uint32_t layer, uint64_t *lo, uint64_t *hi);
-    /* the trims in force: 4 x neurons uint16 LE, parameter-major (tauM, tauR, gain, offset) */
-    void (*get_trims)(void *ctx, uint8_t *le);
-    /* replaces them (the handler has checked the length and every code's range) */
-    void (*set_trims)(void *ctx, const uint8_t *le);
+    /* the trims in force of neurons off .. off + n - 1: 4 x n uint16 LE, parameter-major
+     * (tauM, tauR, gain, offset) */
+    void (*get_trims)(void *ctx, uint32_t off, uint32_t n, uint8_t *le);
+    /* replaces those (the handler has checked the range and every code) */
+    void (*set_trims)(void *ctx, uint32_t off, uint32_t n, const uint8_t *le);
     /* the network at rest */
     void (*reset)(void *ctx);
     /* one step with input_size input codes; out receives the top layer's rate ADC codes */

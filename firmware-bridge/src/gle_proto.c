@@ -905,32 +905,63 @@ static const gle_analog *analog_chip(void) {
     return g.b->analog;
 }
 
+/* the neurons a TRIM_GET or TRIM_SET addresses: off (default 0) and a count that must fit */
+static int trim_range(uint32_t neurons, uint32_t count, int count_given, uint32_t *off) {
+    int rc = arg_uint("off", 0, 0xFFFFFFFFu, off);
+    if (rc < 0) return -1;
+    if (rc == 1) *off = 0;
+    if (count_given && count == 0) return begin(GLE_ST_INVAL, 0, "no neuron addressed"), -1;
+    if ((uint64_t)*off + count > neurons) {
+        begin(GLE_ST_INVAL, 0, "off: %lu neurons from %lu go beyond the image's %lu", (unsigned long)count, (unsigned long)*off, (unsigned long)neurons);
+        return -1;
+    }
+    return 0;
+}
+
 static void h_trim_get(void) {
     const gle_analog *a = analog_chip();
     uint8_t *codes;
+    uint32_t n, off = 0, count;
+    int rc;
     if (!a) return;
+    n = a->neurons(a->ctx);
+    if (arg_uint("off", 0, 0xFFFFFFFFu, &off) < 0) return;
+    rc = arg_uint("len", 0, 0xFFFFFFFFu, &count);
+    if (rc < 0) return;
+    if (rc == 1) count = off <= n ? n - off : 0;  /* every neuron from off */
+    if (trim_range(n, count, rc == 0, &off)) return;
     begin(GLE_ST_OK, 1, 0);
     mpw_str(&g_w, "codes");
-    codes = mpw_bin_reserve(&g_w, (size_t)a->neurons(a->ctx) * 8u);
-    if (codes) a->get_trims(a->ctx, codes);
+    codes = mpw_bin_reserve(&g_w, (size_t)count * 8u);
+    if (codes) a->get_trims(a->ctx, off, count, codes);
 }
 
 static void h_trim_set(void) {
     const gle_analog *a = analog_chip();
     const uint8_t *codes;
-    uint32_t len, n, i;
+    uint32_t len, n, k, off, i;
+    int whole;
+    mp_reader r;
     if (!a || arg_bin("codes", &codes, &len)) return;
     n = a->neurons(a->ctx);
-    if ((uint64_t)len != (uint64_t)n * 8u) { begin(GLE_ST_INVAL, 0, "codes: has %lu bytes, 4 x %lu neurons of uint16 need %lu", (unsigned long)len, (unsigned long)n, (unsigned long)n * 8ul); return; }
-    for (i = 0; i < 4u * n; i++) {
+    whole = !field("off", &r);
+    /* without off, every neuron's codes; with it, any whole number of neurons from there */
+    if (whole && (uint64_t)len != (uint64_t)n * 8u) {
+        begin(GLE_ST_INVAL, 0, "codes: has %lu bytes, 4 x %lu neurons of uint16 need %lu", (unsigned long)len, (unsigned long)n, (unsigned long)n * 8ul);
+        return;
+    }
+    if (!whole && len % 8u != 0) { begin(GLE_ST_INVAL, 0, "codes: has %lu bytes, not whole neurons of 4 uint16 (8 bytes each)", (unsigned long)len); return; }
+    k = len / 8u;
+    if (trim_range(n, k, 1, &off)) return;
+    for (i = 0; i < 4u * k; i++) {
         const uint32_t c = (uint32_t)codes[2u * i] | ((uint32_t)codes[2u * i + 1u] << 8);
         if (c >> a->trim_bits) {
-            begin(GLE_ST_INVAL, 0, "codes: %lu at [%lu] (parameter %lu, neuron %lu) is outside 0..%lu", (unsigned long)c, (unsigned long)i, (unsigned long)(i / n),
-                  (unsigned long)(i % n), (unsigned long)((1ul << a->trim_bits) - 1u));
+            begin(GLE_ST_INVAL, 0, "codes: %lu at [%lu] (parameter %lu, neuron %lu) is outside 0..%lu", (unsigned long)c, (unsigned long)i, (unsigned long)(i / k),
+                  (unsigned long)(off + i % k), (unsigned long)((1ul << a->trim_bits) - 1u));
             return;
         }
     }
-    a->set_trims(a->ctx, codes);
+    a->set_trims(a->ctx, off, k, codes);
     begin(GLE_ST_OK, 0, 0);
 }
 

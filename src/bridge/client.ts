@@ -400,6 +400,9 @@ const DEFAULT_RESPONSE_BYTES = 2048;
  * A board on the other end of a transport. Create with `BoardClient.open(transport)`,
  * which says HELLO; or `new BoardClient(...)` then `hello()`.
  */
+/** bytes of a TRIM_SET or TRIM_GET frame besides the codes (header, msgpack keys, off, len, CRC) */
+const TRIM_FRAME_OVERHEAD = 64;
+
 export class BoardClient {
   private readonly encoder = new FrameEncoder();
   private reader: FrameReader;
@@ -810,13 +813,21 @@ export class BoardClient {
 
   // ----- analog boards: TRIM_SET, TRIM_GET, PROBE, PROBE_READ (PROTOCOL.md §6) ----------
 
-  private analog0(label: string): AnalogInfo {
-    const a = this.info0().analog;
+  private analog0(label: string, analog = this.info0().analog): AnalogInfo {
+    const a = analog;
     if (a === null) this.fail(label, 'NOTSUP', "NOTSUP: the board is not an analog board (its INFO has no 'analog')", Status.NOTSUP);
     return a;
   }
 
-  /** TRIM_SET: every neuron's codes (4 x neurons, parameter-major, neurons bottom to top), in RAM until the next boot. */
+  /** Neurons whose trims (8 bytes each) fit one frame with room for the envelope. */
+  private trimNeuronsPerFrame(): number {
+    return Math.max(1, Math.floor((this.info0().mtu - TRIM_FRAME_OVERHEAD) / 8));
+  }
+
+  /**
+   * TRIM_SET: every neuron's codes (4 x neurons, parameter-major, neurons bottom to top), in
+   * RAM until the next boot. One frame when they fit it, else ranges of neurons (`off`).
+   */
   async trimSet(codes: Uint16Array): Promise<void> {
     const label = 'TRIM_SET';
     const a = this.analog0(label);
@@ -826,25 +837,43 @@ export class BoardClient {
     for (let i = 0; i < codes.length; i++) {
       if (codes[i] > max) this.fail(label, 'refused', `code ${codes[i]} (entry ${i}) is beyond ${max}, the largest ${a.trimBits}-bit trim`);
     }
-    const bytes = new Uint8Array(codes.length * 2);
-    const dv = new DataView(bytes.buffer);
-    for (let i = 0; i < codes.length; i++) dv.setUint16(2 * i, codes[i], true);
-    if (bytes.length + 32 > this.info0().mtu) {
-      this.fail(label, 'MSGSIZE', `${codes.length} codes (${bytes.length} bytes) do not fit the board's MTU of ${this.info0().mtu} bytes`, Status.MSGSIZE);
+    const n = codes.length / nParams;
+    const per = this.trimNeuronsPerFrame();
+    for (let off = 0; off < n; off += per) {
+      const k = Math.min(per, n - off);
+      const bytes = new Uint8Array(k * nParams * 2);
+      const dv = new DataView(bytes.buffer);
+      for (let p = 0; p < nParams; p++) for (let i = 0; i < k; i++) dv.setUint16(2 * (p * k + i), codes[p * n + off + i], true);
+      const payload: Record<string, WireValue> = k === n ? { codes: bytes } : { codes: bytes, off };
+      await this.call(this.simple(MsgType.TRIM_SET, k === n ? label : `${label} neurons ${off}..${off + k - 1}`, payload, 256, 1));
     }
-    await this.call(this.simple(MsgType.TRIM_SET, label, { codes: bytes }, 256, 1));
   }
 
-  /** TRIM_GET: the codes in force. */
+  /** TRIM_GET: the codes in force (in ranges of neurons when they do not fit one frame). */
   async trimGet(): Promise<Uint16Array> {
-    const spec = this.simple(MsgType.TRIM_GET, 'TRIM_GET', {}, this.info0().mtu, 1);
-    this.analog0(spec.label());
-    const r = await this.call(spec);
-    const b = this.reader_(r, spec.label).bin('codes');
-    if (b.length % 2 !== 0) this.fail(spec.label(), 'protocol', `codes hold ${b.length} bytes, not whole uint16`);
-    const dv = new DataView(b.buffer, b.byteOffset, b.byteLength);
-    const out = new Uint16Array(b.length / 2);
-    for (let i = 0; i < out.length; i++) out[i] = dv.getUint16(2 * i, true);
+    this.analog0('TRIM_GET');
+    // the neuron count of the image running now (an INFO of an earlier boot may predate it)
+    const a = this.analog0('TRIM_GET', (await this.info()).analog);
+    const nParams = a.params.length;
+    const n = a.neurons;
+    const per = this.trimNeuronsPerFrame();
+    const out = new Uint16Array(n * nParams);
+    for (let off = 0; off < n || off === 0; off += per) {
+      const k = Math.min(per, n - off);
+      const spec = this.simple(
+        MsgType.TRIM_GET,
+        k === n ? 'TRIM_GET' : `TRIM_GET neurons ${off}..${off + k - 1}`,
+        k === n ? {} : { off, len: k },
+        this.info0().mtu,
+        1,
+      );
+      const r = await this.call(spec);
+      const b = this.reader_(r, spec.label).bin('codes');
+      if (b.length !== k * nParams * 2) this.fail(spec.label(), 'protocol', `codes hold ${b.length} bytes, not ${nParams} uint16 for each of ${k} neurons`);
+      const dv = new DataView(b.buffer, b.byteOffset, b.byteLength);
+      for (let p = 0; p < nParams; p++) for (let i = 0; i < k; i++) out[p * n + off + i] = dv.getUint16(2 * (p * k + i), true);
+      if (n === 0) break;
+    }
     return out;
   }
 
