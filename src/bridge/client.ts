@@ -16,7 +16,7 @@ import { FrameEncoder, FrameReader, isResponse, packPayload, unpackPayload, wire
 import { MsgType, PROTOCOL_VERSION, Status, statusName } from './protocol.js';
 import type { Transport } from './transport.js';
 import { BridgeError, type BridgeFailure, type Body, type Fields, type Link, type RequestSpec, type Response } from './request.js';
-import { runFrames, type RunOutcome } from './run.js';
+import { RUN_OVERHEAD, runFrames, type RunOutcome } from './run.js';
 import { uploadImage, type UploadOptions, type UploadResult } from './upload.js';
 
 export { BridgeError, type BridgeFailure } from './request.js';
@@ -958,6 +958,7 @@ export class BoardClient {
     const perSample = shape.mode === 'sequence' ? shape.stepsPerSample * shape.inputSize : shape.inputSize;
     if (x.length % perSample !== 0) this.fail('RUN samples', 'refused', `${x.length} input codes are not whole samples of ${perSample}`);
     const total = x.length / perSample;
+    if (this.sequenceNeedsSteps(shape, perSample, opts)) return this.runSequencesAsSteps(x, total, perSample, shape, opts);
     const y = new Float64Array(total * shape.outputSize);
     const r = await this.runFrames('samples', x, total, perSample, shape.outputSize * 8, shape.stepsPerSample, opts, false, (rf, first, n) => {
       const b = rf.bin('y');
@@ -968,6 +969,38 @@ export class BoardClient {
       for (let i = 0; i < n * shape.outputSize; i++) y[at + i] = dv.getInt32(8 * i + 4, true) * 4294967296 + dv.getUint32(8 * i, true);
     });
     return { y, states: r.states, frames: r.frames };
+  }
+
+  /** A sequence longer than one frame holds (and no recording): it goes step by step. */
+  private sequenceNeedsSteps(shape: NetworkShape, perSample: number, opts: RunOptions): boolean {
+    const info = this.info0();
+    return (
+      shape.mode === 'sequence' &&
+      !opts.record &&
+      perSample * 4 + RUN_OVERHEAD > info.mtu &&
+      shape.inputSize * 4 + RUN_OVERHEAD <= info.mtu &&
+      info.capabilities.includes('run-steps')
+    );
+  }
+
+  /**
+   * Samples mode's read-out from steps mode, one sequence at a time from a reset: the
+   * board's samples mode (gle_present.c) sums the same per-step outputs over the same
+   * window (or keeps the last), so the codes are the same.
+   */
+  private async runSequencesAsSteps(x: Int32Array, total: number, perSample: number, shape: NetworkShape, opts: RunOptions): Promise<RunResult<Float64Array>> {
+    const out = shape.outputSize;
+    const y = new Float64Array(total * out);
+    let frames = 0;
+    for (let s = 0; s < total; s++) {
+      const r = await this.runSteps(x.subarray(s * perSample, (s + 1) * perSample), { shape, reset: true, window: opts.window, batch: opts.batch });
+      frames += r.frames;
+      for (let t = 0; t < shape.stepsPerSample; t++) {
+        if (shape.readout === 'sum' ? t < shape.settleSteps : t + 1 !== shape.stepsPerSample) continue;
+        for (let k = 0; k < out; k++) y[s * out + k] += r.y[t * out + k];
+      }
+    }
+    return { y, frames };
   }
 
   /**

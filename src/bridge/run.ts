@@ -12,7 +12,7 @@ import { MsgType, Status } from './protocol.js';
 import { BridgeError, type Fields, type Link, type Response } from './request.js';
 
 /** Request and response bytes besides x, y and states. */
-const RUN_OVERHEAD = 64;
+export const RUN_OVERHEAD = 64;
 /** replays from the reset before a steps run gives up */
 const MAX_RESTARTS = 3;
 const MAX_ROUNDS = 100;
