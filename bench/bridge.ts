@@ -19,6 +19,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BoardClient, BoardProcess, boardProgramAvailable, boardProgramPath, openSerial, type NetworkShape, type Transport } from '../src/bridge/index.js';
 import { encodeDescriptor, formatFromParts, type Descriptor, type DescriptorLayer } from '../src/descriptor/index.js';
+import { machineInfo } from '../src/engine/machine.js';
 import { Rng } from '../src/util/rng.js';
 import { median } from '../src/util/stats.js';
 
@@ -224,7 +225,7 @@ async function main(): Promise<void> {
     rmSync(dir, { recursive: true, force: true });
   }
   if (JSON_OUT) {
-    console.log(JSON.stringify(results, null, 2));
+    console.log(JSON.stringify({ ...results, machine: machineInfo() }, null, 2));
     return;
   }
   const f = results.framing as Record<string, number>;

@@ -10,6 +10,7 @@
  */
 import { encodeDescriptor, formatFromParts, type Descriptor, type DescriptorLayer } from '../src/descriptor/index.js';
 import { benchC, cEngineAvailable, FixedEngine } from '../src/emulator/index.js';
+import { machineInfo } from '../src/engine/machine.js';
 import { Rng } from '../src/util/rng.js';
 import { median } from '../src/util/stats.js';
 
@@ -118,4 +119,5 @@ const results = SHAPES.map((sizes, i) => {
   if (!json) process.stdout.write(`${sizes.join('-')} batch 1: TypeScript ${row.tsStepsPerSecond} steps/s, C ${row.cStepsPerSecond ?? 'not built'} steps/s\n`);
   return row;
 });
-if (json) process.stdout.write(JSON.stringify({ benchmark: 'fixed-point inference step', cEngine: cEngineAvailable(), results }) + '\n');
+if (json)
+  process.stdout.write(JSON.stringify({ benchmark: 'fixed-point inference step', cEngine: cEngineAvailable(), machine: machineInfo(), results }) + '\n');

@@ -4,11 +4,12 @@
  *
  *   node dist/bench/kernels.js [--min-ms 400] [--dtype float32|float64] [--kernels native|typescript]
  *
- * Prints one JSON row per measurement: {op, sizes, batch, dtype, kernels, callsPerSecond}.
+ * Prints one JSON row per measurement: {op, sizes, batch, dtype, kernels, callsPerSecond, machine}.
  * `sizes` is nIn x nOut. The TypeScript kernels' JIT code specialises on the array
  * type it sees first, so for the fairest TypeScript numbers run one --dtype per process.
  */
 import { typescriptKernels, type FloatArray, type WeightKernels } from '../src/engine/kernels.js';
+import { machineInfo } from '../src/engine/machine.js';
 import { loadNativeKernels, nativeKernelsFailure } from '../src/engine/native.js';
 import { Rng } from '../src/util/rng.js';
 
@@ -111,6 +112,7 @@ for (const dtype of dtypes) {
             dtype,
             kernels: kernels.name,
             callsPerSecond: Number(callsPerSecond.toPrecision(4)),
+            machine: machineInfo(kernels),
           }),
         );
       }

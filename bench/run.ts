@@ -5,6 +5,7 @@
  * docs/dynamics.md, measured on the same machine kind.
  */
 import { Network } from '../src/engine/network.js';
+import { machineInfo } from '../src/engine/machine.js';
 import { defaultKernels } from '../src/engine/native.js';
 import { DEFAULT_LEARNING, type NetworkSpec } from '../src/engine/types.js';
 import { initLayers } from '../src/train/init.js';
@@ -64,6 +65,7 @@ function measure(row: Row, seconds: number, repeats: number): number {
 
 const json = process.argv.includes('--json');
 const quick = process.argv.includes('--quick');
+const machine = machineInfo(defaultKernels());
 const results = SPEED_TABLE.map((row) => {
   const stepsPerSecond = measure(row, quick ? 0.3 : 1.5, quick ? 3 : 7);
   const result = {
@@ -74,6 +76,7 @@ const results = SPEED_TABLE.map((row) => {
     pytorchStepsPerSecond: row.pytorch,
     speedup: Number((stepsPerSecond / row.pytorch).toFixed(2)),
     kernels: defaultKernels().name,
+    machine,
   };
   if (!json)
     process.stderr.write(

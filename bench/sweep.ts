@@ -22,6 +22,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { machineInfo } from '../src/engine/machine.js';
 import { layerToModel, makeModelFile, saveModel } from '../src/model/model-file.js';
 import { runSweep } from '../src/sweep/index.js';
 import { YINYANG_PRESET } from '../src/train/presets.js';
@@ -142,6 +143,7 @@ try {
   log(`1000-job sweep: peak RSS ${big.peakRssMB.toFixed(0)} MB (${big.wallSeconds.toFixed(1)} s)`);
   const result = {
     cores: availableParallelism(),
+    machine: machineInfo(),
     speedup: {
       jobs: 24,
       trainOnChipEpochs: trainEpochs,

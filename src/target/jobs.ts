@@ -5,6 +5,7 @@
  */
 import { resolve } from 'node:path';
 import { defaultKernels } from '../engine/native.js';
+import { machineInfo, type MachineInfo } from '../engine/machine.js';
 import type { Dtype } from '../engine/types.js';
 import { loadDescriptorFile, descriptorHash } from '../descriptor/index.js';
 import { loadModel, modelToSpec } from '../model/model-file.js';
@@ -114,6 +115,8 @@ export interface EvalSummary {
   modelPath: string;
   modelHash: string;
   dtype: Dtype;
+  /** where the evaluation was computed: CPU, kernels and their vector width */
+  machine: MachineInfo;
 }
 
 /** The eval job (`glekit eval`): a model file's test accuracy on the float target. */
@@ -126,7 +129,8 @@ export async function evaluateModelFile(path: string, task: string, dtype: Dtype
   const data = loadClassificationTask(task, dataSeed, model.presentation);
   checkModelFitsTask(model, data, path);
   const evalBatch = info.evalBatchSize;
-  const target = floatTarget(modelToSpec(model, dtype), model.presentation, { evalBatchSize: evalBatch, kernels: defaultKernels() });
+  const kernels = defaultKernels();
+  const target = floatTarget(modelToSpec(model, dtype), model.presentation, { evalBatchSize: evalBatch, kernels });
   const test = requireFinite(await evaluate(target, data.test), target.outputSize);
   return {
     task,
@@ -138,5 +142,6 @@ export async function evaluateModelFile(path: string, task: string, dtype: Dtype
     modelPath: resolve(path),
     modelHash: model.contentHash,
     dtype,
+    machine: machineInfo(kernels),
   };
 }

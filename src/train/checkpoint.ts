@@ -15,6 +15,7 @@ import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { parseActivation } from '../engine/activations.js';
 import type { FloatArray } from '../engine/kernels.js';
+import type { MachineInfo } from '../engine/machine.js';
 import type { Network } from '../engine/network.js';
 import type { LayerParameters } from '../engine/types.js';
 import { canonicalJson } from '../util/canonical-json.js';
@@ -117,6 +118,12 @@ export interface RunIdentity {
 
 export interface CheckpointFile extends RunIdentity {
   epochsPlanned: number;
+  /**
+   * Where the last epoch was computed (information only: not part of the run's identity,
+   * so a run resumes on another machine, and checkpoints written before it was recorded
+   * still resume; absent in those).
+   */
+  machine?: MachineInfo;
   state: TrainingState;
 }
 
@@ -143,6 +150,7 @@ export function checkpointToJson(file: CheckpointFile): string {
     dtype: file.dtype,
     configHash: file.configHash,
     kernels: file.kernels,
+    ...(file.machine === undefined ? {} : { machine: file.machine }),
     epochsPlanned: file.epochsPlanned,
     epochsDone: s.epochsDone,
     trainingSeconds: s.trainingSeconds,
@@ -189,6 +197,12 @@ function readFloatList(f: Field, length: number): Float64Array[] {
 }
 
 const nullableNumber = (f: Field): number => (f.isNull() ? NaN : f.number());
+
+/** The optional `machine` record, kept as written (it is information, nothing reads it back). */
+function readMachine(root: Field): { machine?: MachineInfo } {
+  if (!root.has('machine')) return {};
+  return { machine: root.child('machine').object().value as MachineInfo };
+}
 
 export function parseCheckpoint(doc: unknown, source: string): CheckpointFile {
   const root = new Field(source, '', doc).object();
@@ -274,6 +288,7 @@ export function parseCheckpoint(doc: unknown, source: string): CheckpointFile {
     dtype: root.child('dtype').oneOf(['float32', 'float64'] as const),
     configHash: root.child('configHash').string(),
     kernels: root.child('kernels').string(),
+    ...readMachine(root),
     epochsPlanned: root.child('epochsPlanned').number({ integer: true, min: 1 }),
     state: {
       epochsDone,

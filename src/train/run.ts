@@ -34,6 +34,7 @@ import { runLagLine, LAGLINE_DEFAULTS, type LagLineResult } from './lagline.js';
 import type { EpochRecord } from './plateau.js';
 import { CLASSIFIER_PRESETS, type ClassifierPreset } from './presets.js';
 import { defaultKernels } from '../engine/native.js';
+import { machineInfo, type MachineInfo } from '../engine/machine.js';
 
 export interface TrainRequest {
   task: string;
@@ -78,6 +79,8 @@ export interface TrainSummary {
   runDir: string;
   checkpointPath: string;
   kernels: string;
+  /** where the run was computed: CPU, kernels and their vector width (of this session, for a resumed run) */
+  machine: MachineInfo;
   dtype: Dtype;
 }
 
@@ -182,6 +185,7 @@ export async function runClassifierTraining(req: TrainRequest): Promise<TrainSum
   const modelPath = req.out ?? join('runs', `${req.task}-seed${req.seed}.model.json`);
   const kernels = defaultKernels();
   const identity = runIdentity(req, config, kernels.name);
+  const machine = machineInfo(kernels);
   const resume = chooseStart(req, checkpointPath, identity, config.epochs, note);
   const firstEpoch = resume?.epochsDone ?? 0;
 
@@ -190,7 +194,7 @@ export async function runClassifierTraining(req: TrainRequest): Promise<TrainSum
   const firstBatch = firstEpoch * batchesPerEpoch;
   const lastEpoch = req.stopAfter === undefined ? config.epochs : Math.min(config.epochs, firstEpoch + req.stopAfter);
   const progress = createProgress(`train ${req.task} seed ${req.seed}`, Math.max(1, (lastEpoch - firstEpoch) * batchesPerEpoch), { quiet: req.quiet });
-  const curveMeta = { task: req.task, seed: req.seed, dataSeed: req.dataSeed, dtype: config.dtype, kernels: kernels.name };
+  const curveMeta = { task: req.task, seed: req.seed, dataSeed: req.dataSeed, dtype: config.dtype, kernels: kernels.name, machine };
   let info = '';
   let stopped = false;
   let history = resume?.history ?? [];
@@ -204,7 +208,7 @@ export async function runClassifierTraining(req: TrainRequest): Promise<TrainSum
       onEpoch: (record, state) => {
         const snapshot = state();
         history = snapshot.history;
-        const file: CheckpointFile = { ...identity, epochsPlanned: config.epochs, state: snapshot };
+        const file: CheckpointFile = { ...identity, epochsPlanned: config.epochs, machine, state: snapshot };
         saveCheckpoint(checkpointPath, file);
         writeCurveData(runDir, curveMeta, snapshot.history);
         info = `epoch ${record.epoch}: validation ${pct(record.validationAccuracy)}`;
@@ -230,6 +234,7 @@ export async function runClassifierTraining(req: TrainRequest): Promise<TrainSum
     runDir: resolve(runDir),
     checkpointPath: resolve(checkpointPath),
     kernels: kernels.name,
+    machine,
     dtype: config.dtype,
   };
   if (stopped || outcome === undefined) {
@@ -254,7 +259,7 @@ export async function runClassifierTraining(req: TrainRequest): Promise<TrainSum
     task: req.task,
     network: modelNetwork(config, outcome.layers),
     presentation: config.presentation,
-    training: { ...config, dataSeed: req.dataSeed, kernels: kernels.name, history: outcome.history },
+    training: { ...config, dataSeed: req.dataSeed, kernels: kernels.name, machine, history: outcome.history },
     metrics: {
       testAccuracy: test.accuracy,
       ...(validationAccuracy === null ? {} : { validationAccuracy }),
