@@ -32,6 +32,22 @@ const SPEED_TABLE: Row[] = [
   { sizes: [784, 300, 100, 10], batch: 512, pytorch: 3.6 },
 ];
 
+/**
+ * Floating-point operations of the three batched products of one training step: the
+ * forward drive W r and the weight gradient e r^T in every layer, the errors W^T e in
+ * every layer but the bottom one (nothing below it takes an error); 2 per multiply-add.
+ * Per-neuron work (activations, membranes, the update) is left out, so GFLOP/s from this
+ * count is comparable with a GEMM's.
+ */
+function productFlopsPerStep(row: Row): number {
+  let flops = 0;
+  for (let l = 1; l < row.sizes.length; l++) {
+    const weights = row.sizes[l - 1] * row.sizes[l];
+    flops += 2 * weights * row.batch * (l === 1 ? 2 : 3);
+  }
+  return flops;
+}
+
 function measure(row: Row, seconds: number, repeats: number): number {
   const [inputSize, ...rest] = row.sizes;
   const layers = initLayers(
@@ -75,12 +91,14 @@ const results = SPEED_TABLE.map((row) => {
     stepsPerSecond: Number(stepsPerSecond.toPrecision(4)),
     pytorchStepsPerSecond: row.pytorch,
     speedup: Number((stepsPerSecond / row.pytorch).toFixed(2)),
+    productFlopsPerStep: productFlopsPerStep(row),
+    gflops: Number(((productFlopsPerStep(row) * stepsPerSecond) / 1e9).toPrecision(3)),
     kernels: defaultKernels().name,
     machine,
   };
   if (!json)
     process.stderr.write(
-      `${row.sizes.join('-').padEnd(16)} batch ${String(row.batch).padStart(3)}: ${result.stepsPerSecond} steps/s (PyTorch ${row.pytorch}, x${result.speedup})\n`,
+      `${row.sizes.join('-').padEnd(16)} batch ${String(row.batch).padStart(3)}: ${result.stepsPerSecond} steps/s (PyTorch ${row.pytorch}, x${result.speedup}), ${result.gflops} GFLOP/s in the products\n`,
     );
   return result;
 });
