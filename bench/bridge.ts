@@ -18,61 +18,21 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BoardClient, BoardProcess, boardProgramAvailable, boardProgramPath, openSerial, type NetworkShape, type Transport } from '../src/bridge/index.js';
-import { encodeDescriptor, formatFromParts, type Descriptor, type DescriptorLayer } from '../src/descriptor/index.js';
+import { encodeDescriptor } from '../src/descriptor/index.js';
 import { machineInfo } from '../src/engine/machine.js';
 import { Rng } from '../src/util/rng.js';
 import { median } from '../src/util/stats.js';
+import { syntheticDescriptor } from './synthetic.js';
 
 const args = process.argv.slice(2);
 const JSON_OUT = args.includes('--json');
 const QUICK = args.includes('--quick');
 
-const fmt = (width: number, frac: number) => formatFromParts(width, frac, true, 5, 1);
-
 /** A fixed-point network of the given layer sizes (identity rates; the bench needs its size, not its meaning). */
 function sizedDescriptor(sizes: number[], seed: number): Uint8Array {
-  const rng = new Rng(seed);
-  const layers: DescriptorLayer[] = [];
-  for (let l = 1; l < sizes.length; l++) {
-    const nIn = sizes[l - 1],
-      nOut = sizes[l];
-    const weights = new Int16Array(nIn * nOut);
-    for (let k = 0; k < weights.length; k++) weights[k] = rng.int(512) - 256;
-    layers.push({
-      nIn,
-      nOut,
-      phi: 'linear',
-      delay: 0,
-      weightFormat: fmt(16, 12),
-      weights,
-      biasFormat: fmt(16, 10),
-      bias: new Int32Array(nOut),
-      driveFormat: fmt(16, 10),
-      membraneFormat: fmt(16, 10),
-      prospectiveFormat: fmt(16, 10),
-      rateFormat: fmt(16, 10),
-      alphaFrac: 10,
-      alpha: new Uint16Array(nOut).fill(51),
-      rhoFrac: 10,
-      rho: new Uint16Array(nOut).fill(1024),
-      nonlinearity: { kind: 'identity' },
-      placement: null,
-    });
-  }
-  const d: Descriptor = {
-    formatVersion: 1,
-    header: { tool: 'bench', profile: { name: 'bench', hash: 'none' }, model: { hash: 'none', task: 'bench' }, precision: 'per-layer', info: {} },
-    network: {
-      dt: 0.05,
-      dtSeconds: null,
-      inputSize: sizes[0],
-      outputSize: sizes[sizes.length - 1],
-      inputFormat: fmt(16, 14),
-      presentation: { mode: 'static', stepsPerSample: 10, settleSteps: 0, readout: 'last' },
-      layers,
-    },
-  };
-  return encodeDescriptor(d);
+  return encodeDescriptor(
+    syntheticDescriptor(sizes, seed, { weightCode: (rng) => rng.int(512) - 256, hidden: 'identity', stepsPerSample: 10, profile: 'bench' }),
+  );
 }
 
 /** Counts the bytes a transport writes. */

@@ -8,11 +8,12 @@
  * a linear output, LE time constants (tau_m = tau_r = 20 dt). Weights are random codes;
  * the step costs the same whatever their values.
  */
-import { encodeDescriptor, formatFromParts, type Descriptor, type DescriptorLayer } from '../src/descriptor/index.js';
+import { encodeDescriptor, type Descriptor } from '../src/descriptor/index.js';
 import { benchC, cEngineAvailable, FixedEngine } from '../src/emulator/index.js';
 import { machineInfo } from '../src/engine/machine.js';
 import { Rng } from '../src/util/rng.js';
 import { median } from '../src/util/stats.js';
+import { syntheticDescriptor } from './synthetic.js';
 
 const SHAPES = [
   [2, 30, 30, 3],
@@ -20,56 +21,11 @@ const SHAPES = [
   [784, 300, 100, 10],
 ];
 
-const RND_INF = 5;
-const SAT = 1;
-const fmt = (width: number, frac: number) => formatFromParts(width, frac, true, RND_INF, SAT);
+/** random codes of N(0, 0.05)-sized weights at 12 fraction bits */
+const gaussianWeight = (rng: Rng): number => Math.round(rng.gaussian(0, 0.05) * 4096);
 
 function benchDescriptor(sizes: number[], seed: number): Descriptor {
-  const rng = new Rng(seed);
-  const layers: DescriptorLayer[] = [];
-  for (let l = 1; l < sizes.length; l++) {
-    const nIn = sizes[l - 1],
-      nOut = sizes[l];
-    const top = l === sizes.length - 1;
-    const weights = new Int16Array(nIn * nOut);
-    // N(0, 0.05)-sized weights at 12 fraction bits
-    for (let k = 0; k < weights.length; k++) weights[k] = Math.round(rng.gaussian(0, 0.05) * 4096);
-    const table = new Int32Array(1024);
-    for (let k = 0; k < 1024; k++) table[k] = Math.round(Math.min(1, Math.max(0, -8 + k / 64)) * 8192);
-    layers.push({
-      nIn,
-      nOut,
-      phi: top ? 'linear' : 'hardSigmoid',
-      delay: 0,
-      weightFormat: fmt(16, 12),
-      weights,
-      biasFormat: fmt(16, 10),
-      bias: new Int32Array(nOut),
-      driveFormat: fmt(16, 10),
-      membraneFormat: fmt(16, 10),
-      prospectiveFormat: fmt(16, 10),
-      rateFormat: top ? fmt(16, 10) : fmt(16, 13),
-      alphaFrac: 10,
-      alpha: new Uint16Array(nOut).fill(51),
-      rhoFrac: 10,
-      rho: new Uint16Array(nOut).fill(1024),
-      nonlinearity: top ? { kind: 'identity' } : { kind: 'table', base: -8 * 1024, shift: 4, interpolate: false, table },
-      placement: null,
-    });
-  }
-  return {
-    formatVersion: 1,
-    header: { tool: 'bench', profile: { name: 'fpga-fixed16-like', hash: 'none' }, model: { hash: 'none', task: 'bench' }, precision: 'per-layer', info: {} },
-    network: {
-      dt: 0.05,
-      dtSeconds: null,
-      inputSize: sizes[0],
-      outputSize: sizes[sizes.length - 1],
-      inputFormat: fmt(16, 14),
-      presentation: { mode: 'static', stepsPerSample: 100, settleSteps: 0, readout: 'last' },
-      layers,
-    },
-  };
+  return syntheticDescriptor(sizes, seed, { weightCode: gaussianWeight, hidden: 'hardSigmoid', stepsPerSample: 100, profile: 'fpga-fixed16-like' });
 }
 
 function measureTs(d: Descriptor, seconds: number, repeats: number): number {

@@ -3,7 +3,7 @@
  * names the file or option, the field and the value, exit code 1, and nothing the user
  * had destroyed; or a documented limit checked before the work starts.
  */
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -14,15 +14,14 @@ import { Rng } from '../src/util/rng.js';
 import { escapeControl, GlekitError } from '../src/util/errors.js';
 import { writeFileAtomic } from '../src/util/files.js';
 import { acquireDirectoryLock } from '../src/util/lock.js';
+import { CLI, runCli, type CliRun } from './helpers/cli.js';
 
 const ROOT = join(import.meta.dirname, '..');
-const CLI = join(ROOT, 'dist', 'src', 'cli', 'main.js');
 const FIXTURE = join(ROOT, 'test', 'fixtures', 'yinyang-seed1.model.json');
 let dir: string;
 
-function glekit(...args: string[]) {
-  const r = spawnSync(process.execPath, [CLI, ...args], { cwd: dir, encoding: 'utf8' });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+function glekit(...args: string[]): CliRun {
+  return runCli(dir, args);
 }
 
 /** Exit 1, one line on stderr, no stack trace, and the line matches. */
@@ -283,7 +282,7 @@ describe('6. divergence reported as divergence', () => {
       '--json',
     );
     expect(r.code).toBe(0);
-    expect(r.stderr).toMatch(/diverged: chip seed 1: layers\[\d+\]\.\w+\[[\d\]\[]+ = (NaN|-?Infinity) \(training in the loop, epoch 1\); left out of the mean/);
+    expect(r.stderr).toMatch(/diverged: chip seed 1: layers\[\d+\]\.\w+\[[\d\][]+ = (NaN|-?Infinity) \(training in the loop, epoch 1\); left out of the mean/);
     const out = JSON.parse(r.stdout.trim().split('\n').pop()!);
     expect(out.points[0].n).toBe(0);
     expect(out.points[0].diverged[0].divergence.stage).toBe('training in the loop');

@@ -2,21 +2,18 @@
  * Bad input through the real command line: a clear one-line error naming the file,
  * the field and the value, exit code 1, and nothing the user had is overwritten.
  */
-import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { makeModelFile, parseModel, layerToModel } from '../src/model/model-file.js';
 import { initLayers } from '../src/train/init.js';
+import { CLI, runCli, type CliRun } from './helpers/cli.js';
 
-const ROOT = join(import.meta.dirname, '..');
-const CLI = join(ROOT, 'dist', 'src', 'cli', 'main.js');
 let dir: string;
 
-function glekit(...args: string[]) {
-  const r = spawnSync(process.execPath, [CLI, ...args], { cwd: dir, encoding: 'utf8' });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+function glekit(...args: string[]): CliRun {
+  return runCli(dir, args);
 }
 
 function validSpec(): Record<string, unknown> {

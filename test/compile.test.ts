@@ -19,10 +19,10 @@ import { loadModel, modelToSpec } from '../src/model/model-file.js';
 import { loadClassificationTask } from '../src/tasks/index.js';
 import { evaluateClassifier } from '../src/train/classifier.js';
 import { ensureFirmware } from './helpers/firmware.js';
+import { runCli, type CliRun } from './helpers/cli.js';
 
 const ROOT = join(import.meta.dirname, '..');
 const MODEL_PATH = join(ROOT, 'test', 'fixtures', 'yinyang-seed1.model.json');
-const CLI = join(ROOT, 'dist', 'src', 'cli', 'main.js');
 const model = loadModel(MODEL_PATH);
 const data = loadClassificationTask('yinyang', 0);
 const scratch = mkdtempSync(join(tmpdir(), 'glekit-compile-'));
@@ -180,9 +180,8 @@ describe('the C engine on a microcontroller', () => {
 });
 
 describe('command line', () => {
-  function glekit(...args: string[]) {
-    const r = spawnSync(process.execPath, [CLI, ...args], { cwd: scratch, encoding: 'utf8' });
-    return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+  function glekit(...args: string[]): CliRun {
+    return runCli(scratch, args);
   }
   const last = (s: string): Record<string, unknown> => JSON.parse(s.trim().split('\n').pop()!);
 

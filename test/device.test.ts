@@ -2,7 +2,7 @@
  * The board as the fifth target, through the real CLI: the emulated board (the C firmware's
  * host build on a real pseudo-terminal) reached with the real serialport package.
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, readdirSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { tmpdir } from 'node:os';
@@ -14,22 +14,17 @@ import { loadProfile } from '../src/hw/index.js';
 import { layerToModel, loadModel, makeModelFile, saveModel } from '../src/model/model-file.js';
 import { MNIST1D_PRESET, initLayers } from '../src/train/index.js';
 import { ensureFirmware } from './helpers/firmware.js';
+import { CLI, runCli, type CliRun } from './helpers/cli.js';
 
 const ROOT = join(import.meta.dirname, '..');
-const CLI = join(ROOT, 'dist', 'src', 'cli', 'main.js');
 const MODEL = loadModel(join(ROOT, 'test', 'fixtures', 'yinyang-seed1.model.json'));
 const scratch = mkdtempSync(join(tmpdir(), 'glekit-device-'));
 const boards: BoardProcess[] = [];
 const others: ChildProcess[] = [];
 
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
+type Run = CliRun;
 function glekit(...args: string[]): Run {
-  const r = spawnSync(process.execPath, [CLI, ...args], { cwd: scratch, encoding: 'utf8', timeout: 120_000 });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+  return runCli(scratch, args, { timeout: 120_000 });
 }
 function glekitAsync(...args: string[]): { child: ChildProcess; done: Promise<Run> } {
   const child = spawn(process.execPath, [CLI, ...args], { cwd: scratch });

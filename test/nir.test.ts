@@ -27,9 +27,9 @@ import { loadClassificationTask } from '../src/tasks/index.js';
 import { MNIST1D_PRESET, MNIST_PRESET, YINYANG_PRESET, initLayers, type ClassifierPreset } from '../src/train/index.js';
 import { Rng } from '../src/util/rng.js';
 import { ensureFirmware } from './helpers/firmware.js';
+import { runCli, type CliRun } from './helpers/cli.js';
 
 const ROOT = join(import.meta.dirname, '..');
-const CLI = join(ROOT, 'dist', 'src', 'cli', 'main.js');
 const CHECKER = join(ROOT, 'test', 'reference', 'nir_check.py');
 const FIXTURE = join(ROOT, 'test', 'fixtures', 'yinyang-seed1.model.json');
 const scratch = mkdtempSync(join(tmpdir(), 'glekit-nir-'));
@@ -51,14 +51,9 @@ function python(...args: string[]): any {
   return JSON.parse(r.stdout);
 }
 
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
+type Run = CliRun;
 function glekit(...args: string[]): Run {
-  const r = spawnSync(process.execPath, [CLI, ...args], { cwd: scratch, encoding: 'utf8', timeout: 120_000 });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+  return runCli(scratch, args, { timeout: 120_000 });
 }
 /** A refusal: exit 1 and exactly one line on stderr. */
 function expectRefusal(r: Run, ...parts: string[]): void {

@@ -2,23 +2,21 @@
  * Retiming a model (`glekit retime`): the same network at dt / K over K times the steps,
  * and MNIST-1D sampled at the retimed length (the same sequences, sampled finer).
  */
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { loadModel, parseModel, retimeModel } from '../src/model/index.js';
 import { loadClassificationTask } from '../src/tasks/index.js';
+import { runCli, type CliRun } from './helpers/cli.js';
 
 const ROOT = join(import.meta.dirname, '..');
-const CLI = join(ROOT, 'dist', 'src', 'cli', 'main.js');
 const MODEL_PATH = join(ROOT, 'test', 'fixtures', 'yinyang-seed1.model.json');
 const dir = mkdtempSync(join(tmpdir(), 'glekit-retime-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-function glekit(...args: string[]) {
-  const r = spawnSync(process.execPath, [CLI, ...args], { cwd: dir, encoding: 'utf8' });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+function glekit(...args: string[]): CliRun {
+  return runCli(dir, args);
 }
 
 describe('retimeModel', () => {

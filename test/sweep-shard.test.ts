@@ -5,50 +5,27 @@
  * variables set, SIGKILLed at seeded random points, rerun, and collected: the summary
  * equals the single-machine one, byte for byte.
  */
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { appendFileSync, copyFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { layerToModel, makeModelFile, saveModel } from '../src/model/model-file.js';
 import { balanceOf, parseShard, shardFromEnvironment, splitByCost } from '../src/sweep/index.js';
-import { initLayers } from '../src/train/init.js';
+import { CLI, runCli, type CliRun } from './helpers/cli.js';
+import { writeUntrainedYinYang } from './helpers/models.js';
 
-const ROOT = join(import.meta.dirname, '..');
-const CLI = join(ROOT, 'dist', 'src', 'cli', 'main.js');
 let dir: string;
 let modelPath: string;
 
 beforeAll(() => {
   if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run npx tsc -p tsconfig.json first`);
   dir = mkdtempSync(join(tmpdir(), 'glekit-shard-'));
-  const layers = initLayers(
-    4,
-    [
-      { size: 40, phi: 'hardSigmoid', tauM: 1, tauR: 1 },
-      { size: 3, phi: 'linear', tauM: 1, tauR: 1 },
-    ],
-    { weightStd: 1, biasStd: 0.1, scaleByFanIn: true },
-    3,
-  );
-  modelPath = join(dir, 'model.json');
-  saveModel(
-    modelPath,
-    makeModelFile({
-      tool: 'test',
-      task: 'yinyang',
-      network: { dt: 0.1, gamma: 0, beta: 1, loss: 'ce', prospectiveErrors: false, layers: layers.map(layerToModel) },
-      presentation: { mode: 'static', stepsPerSample: 5, settleSteps: 4, readout: 'last' },
-      training: { seed: 1, dataSeed: 0, batchSize: 32, evalBatchSize: 1000, learning: { optimizer: 'adam', lr: 0.01 } },
-      metrics: {},
-    }),
-  );
+  modelPath = writeUntrainedYinYang(dir);
 });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-function glekit(args: string[], env: NodeJS.ProcessEnv = {}) {
-  const r = spawnSync(process.execPath, [CLI, ...args], { cwd: dir, encoding: 'utf8', env: { ...cleanEnv(), ...env } });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+function glekit(args: string[], env: NodeJS.ProcessEnv = {}): CliRun {
+  return runCli(dir, args, { env: { ...cleanEnv(), ...env } });
 }
 
 /** This process's environment without array variables (the test may itself run inside a Slurm job). */

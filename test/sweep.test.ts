@@ -3,52 +3,29 @@
  * SIGKILL of the real command line with worker threads), the manifest guard, bad
  * arguments, and `glekit hw`.
  */
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { layerToModel, makeModelFile, saveModel } from '../src/model/model-file.js';
 import { gridPoints, parseVary, parseVaries, runSweep, type JobRecord } from '../src/sweep/index.js';
-import { initLayers } from '../src/train/init.js';
 import { ValidationError } from '../src/util/errors.js';
+import { CLI, runCli, type CliRun } from './helpers/cli.js';
+import { writeUntrainedYinYang } from './helpers/models.js';
 
 const ROOT = join(import.meta.dirname, '..');
-const CLI = join(ROOT, 'dist', 'src', 'cli', 'main.js');
 let dir: string;
 let modelPath: string;
 
 beforeAll(() => {
   if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run npx tsc -p tsconfig.json first`);
   dir = mkdtempSync(join(tmpdir(), 'glekit-sweep-'));
-  // an untrained LE network of the Yin-Yang preset's shape: accuracy does not matter here, cost and determinism do
-  const layers = initLayers(
-    4,
-    [
-      { size: 40, phi: 'hardSigmoid', tauM: 1, tauR: 1 },
-      { size: 3, phi: 'linear', tauM: 1, tauR: 1 },
-    ],
-    { weightStd: 1, biasStd: 0.1, scaleByFanIn: true },
-    3,
-  );
-  modelPath = join(dir, 'model.json');
-  saveModel(
-    modelPath,
-    makeModelFile({
-      tool: 'test',
-      task: 'yinyang',
-      network: { dt: 0.1, gamma: 0, beta: 1, loss: 'ce', prospectiveErrors: false, layers: layers.map(layerToModel) },
-      presentation: { mode: 'static', stepsPerSample: 5, settleSteps: 4, readout: 'last' },
-      training: { seed: 1, dataSeed: 0, batchSize: 32, evalBatchSize: 1000, learning: { optimizer: 'adam', lr: 0.01 } },
-      metrics: {},
-    }),
-  );
+  modelPath = writeUntrainedYinYang(dir);
 });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-function glekit(...args: string[]) {
-  const r = spawnSync(process.execPath, [CLI, ...args], { cwd: dir, encoding: 'utf8' });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+function glekit(...args: string[]): CliRun {
+  return runCli(dir, args);
 }
 
 /** Records of a sweep directory without their timing, by job id. */

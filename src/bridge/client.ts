@@ -851,14 +851,15 @@ export class BoardClient {
 
   /** TRIM_GET: the codes in force (in ranges of neurons when they do not fit one frame). */
   async trimGet(): Promise<Uint16Array> {
-    this.analog0('TRIM_GET');
     // the neuron count of the image running now (an INFO of an earlier boot may predate it)
     const a = this.analog0('TRIM_GET', (await this.info()).analog);
     const nParams = a.params.length;
     const n = a.neurons;
     const per = this.trimNeuronsPerFrame();
     const out = new Uint16Array(n * nParams);
-    for (let off = 0; off < n || off === 0; off += per) {
+    // one request at least: a board without an image answers it (NOENT)
+    let off = 0;
+    do {
       const k = Math.min(per, n - off);
       const spec = this.simple(
         MsgType.TRIM_GET,
@@ -872,8 +873,8 @@ export class BoardClient {
       if (b.length !== k * nParams * 2) this.fail(spec.label(), 'protocol', `codes hold ${b.length} bytes, not ${nParams} uint16 for each of ${k} neurons`);
       const dv = new DataView(b.buffer, b.byteOffset, b.byteLength);
       for (let p = 0; p < nParams; p++) for (let i = 0; i < k; i++) out[p * n + off + i] = dv.getUint16(2 * (p * k + i), true);
-      if (n === 0) break;
-    }
+      off += per;
+    } while (off < n);
     return out;
   }
 

@@ -18,6 +18,7 @@ import {
   submitSlurmScript,
   writePlan,
   writeSlurmScript,
+  type SlurmOptions,
 } from '../sweep/index.js';
 import { formatDivergences } from '../sweep/summary.js';
 import { checkModelFitsTask, loadModel, trainingInfo } from '../model/index.js';
@@ -228,16 +229,7 @@ function registerSlurmCommand(robustness: Command): void {
     .option('--submit', 'submit the script with sbatch and print the job id')
     .option('--json', 'print { script, jobId, balance } as the last line of stdout')
     .action((_o: unknown, cmd: Command) => {
-      const opts = cmd.optsWithGlobals<{
-        dir: string;
-        tasks: number;
-        partition?: string;
-        time?: string;
-        cpus?: number;
-        glekit?: string;
-        submit?: boolean;
-        json?: boolean;
-      }>();
+      const opts = cmd.optsWithGlobals<SlurmOptions & { submit?: boolean; json?: boolean }>();
       const w = writeSlurmScript(opts);
       const b = w.balance;
       const lines = [

@@ -19,6 +19,7 @@ export {
   type StudySweep,
   type CollectResult,
   type ShardRunResult,
+  type SlurmOptions,
 } from './cluster.js';
 export { parseShard, shardFromEnvironment, splitByCost, balanceOf, expectedCost, type Shard, type Balance, type CostModel } from './shard.js';
 export { prepareSweep } from './run.js';
