@@ -20,8 +20,10 @@ const data = loadClassificationTask(model.task, trainingInfo(model).dataSeed, mo
 const p = model.presentation;
 if (p.mode !== 'sequence' || p.readout !== 'sum') throw new Error('decompose.mjs: a sequence task with a summed read-out');
 
+const realised = readAnalogTruth(truthPath);
+
 function accuracy(fix) {
-  const truth = readAnalogTruth(truthPath);
+  const truth = structuredClone(realised);
   for (const nr of truth.neurons) {
     const layer = model.network.layers[nr.layer];
     if (fix.includes('tau')) {

@@ -114,12 +114,9 @@ export class CodeSearch {
     return Math.max(0, Math.min(this.maxCode, c));
   }
 
-  private crossed(s: State, v: number): boolean {
-    return !Number.isFinite(v) || (s.want > 0 ? v >= this.targetOf(s) : v <= this.targetOf(s));
-  }
-
-  private targetOf(s: State): number {
-    return this.targets[this.st.indexOf(s)];
+  /** the value has reached target t (or did not measure) */
+  private crossed(s: State, v: number, t: number): boolean {
+    return !Number.isFinite(v) || (s.want > 0 ? v >= t : v <= t);
   }
 
   /** The codes of the next round, or null when done. */
@@ -161,7 +158,7 @@ export class CodeSearch {
       s.seen.push([c, v]);
       switch (s.phase) {
         case 'expand': {
-          if (this.crossed(s, v)) {
+          if (this.crossed(s, v, t)) {
             s.b = c;
             s.vb = v;
             s.phase = Math.abs(s.b - s.a) <= 1 ? 'final' : 'bisect';
@@ -178,7 +175,7 @@ export class CodeSearch {
           break;
         }
         case 'bisect': {
-          if (this.crossed(s, v)) {
+          if (this.crossed(s, v, t)) {
             s.b = c;
             s.vb = v;
           } else {
