@@ -1,12 +1,15 @@
 /**
- * `npm run bench -- --json`: steps per second of a full training step (forward,
- * local errors and gradients, SGD update) in float32 on one thread, for the shapes of
- * SPEED_TABLE, next to the published PyTorch implementation of the papers cited in
- * docs/dynamics.md, measured on the same machine kind.
+ * `npm run bench -- --json [--threads N] [--quick]`: steps per second of a full training
+ * step (forward, local errors and gradients, SGD update) in float32, for the shapes of
+ * SPEED_TABLE, on one thread and on N threads (default: every core), next to the
+ * published PyTorch implementation of the papers cited in docs/dynamics.md, measured on
+ * the same machine kind. The same run measures the machine's multiply-add ceiling on 1
+ * and N threads (a register-only FMA loop in the native addon), so each shape's GFLOP/s
+ * can be read as a fraction of what the cores can do.
  */
 import { Network } from '../src/engine/network.js';
 import { machineInfo } from '../src/engine/machine.js';
-import { defaultKernels } from '../src/engine/native.js';
+import { defaultKernels, fmaPeakGflops, kernelThreads, parseThreads, setKernelThreads } from '../src/engine/native.js';
 import { DEFAULT_LEARNING, type NetworkSpec } from '../src/engine/types.js';
 import { initLayers } from '../src/train/init.js';
 import { Rng } from '../src/util/rng.js';
@@ -79,26 +82,52 @@ function measure(row: Row, seconds: number, repeats: number): number {
   return rates[Math.floor(rates.length / 2)];
 }
 
+function argValue(flag: string): string | undefined {
+  const at = process.argv.indexOf(flag);
+  return at < 0 ? undefined : process.argv[at + 1];
+}
+
+const round = (x: number, digits: number): number => Number(x.toPrecision(digits));
+
 const json = process.argv.includes('--json');
 const quick = process.argv.includes('--quick');
+const threadsArg = argValue('--threads');
+const threads = threadsArg === undefined ? kernelThreads() : parseThreads(threadsArg, '--threads');
 const machine = machineInfo(defaultKernels());
+const seconds = quick ? 0.3 : 1.5;
+const repeats = quick ? 3 : 7;
+// The ceiling first, on the threads each measurement will use.
+setKernelThreads(1);
+const peak1 = fmaPeakGflops(seconds);
+setKernelThreads(threads);
+const peakN = fmaPeakGflops(seconds);
 const results = SPEED_TABLE.map((row) => {
-  const stepsPerSecond = measure(row, quick ? 0.3 : 1.5, quick ? 3 : 7);
+  setKernelThreads(1);
+  const oneThread = measure(row, seconds, repeats);
+  setKernelThreads(threads);
+  const stepsPerSecond = threads === 1 ? oneThread : measure(row, seconds, repeats);
+  const flops = productFlopsPerStep(row);
   const result = {
     sizes: row.sizes,
     batch: row.batch,
     dtype: 'float32' as const,
-    stepsPerSecond: Number(stepsPerSecond.toPrecision(4)),
+    threads,
+    stepsPerSecond: round(stepsPerSecond, 4),
+    stepsPerSecond1Thread: round(oneThread, 4),
+    threadSpeedup: Number((stepsPerSecond / oneThread).toFixed(2)),
     pytorchStepsPerSecond: row.pytorch,
     speedup: Number((stepsPerSecond / row.pytorch).toFixed(2)),
-    productFlopsPerStep: productFlopsPerStep(row),
-    gflops: Number(((productFlopsPerStep(row) * stepsPerSecond) / 1e9).toPrecision(3)),
+    productFlopsPerStep: flops,
+    gflops: round((flops * stepsPerSecond) / 1e9, 3),
+    gflops1Thread: round((flops * oneThread) / 1e9, 3),
+    fmaPeakGflops: round(peakN, 4),
+    fmaPeakGflops1Thread: round(peak1, 4),
     kernels: defaultKernels().name,
-    machine,
+    machine: { ...machine, threads },
   };
   if (!json)
     process.stderr.write(
-      `${row.sizes.join('-').padEnd(16)} batch ${String(row.batch).padStart(3)}: ${result.stepsPerSecond} steps/s (PyTorch ${row.pytorch}, x${result.speedup}), ${result.gflops} GFLOP/s in the products\n`,
+      `${row.sizes.join('-').padEnd(16)} batch ${String(row.batch).padStart(3)}: ${result.stepsPerSecond} steps/s on ${threads} threads (x${result.threadSpeedup} over 1), PyTorch ${row.pytorch} (x${result.speedup}), ${result.gflops} GFLOP/s in the products (FMA ceiling ${result.fmaPeakGflops})\n`,
     );
   return result;
 });

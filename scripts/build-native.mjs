@@ -13,9 +13,9 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const source = path.join(root, 'src', 'engine', 'native', 'kernels.c');
+const sourceDir = path.join(root, 'src', 'engine', 'native');
+const source = path.join(sourceDir, 'kernels.c');
 const outDir = path.join(root, 'build', 'native');
-const output = path.join(outDir, 'glekit_kernels.node');
 const rel = (p) => path.relative(root, p) || '.';
 
 function warn(message) {
@@ -47,37 +47,48 @@ const probe = spawnSync(cc, ['--version'], { encoding: 'utf8' });
 if (probe.error || probe.status !== 0) warn(`C compiler '${cc}' not found (set CC to use another)`);
 const ccVersion = probe.stdout.split('\n')[0].trim();
 
-const baseFlags = [
-  '-std=gnu11',
-  '-O3',
-  '-shared',
-  '-fPIC',
-  '-fvisibility=hidden',
-  '-Wall',
-  '-Wextra',
-  '-Werror',
-  // Lets the compiler reassociate sums into vector lanes; the kernels' contract only
-  // promises agreement to rounding, not the TypeScript summation order.
-  '-fno-math-errno',
-  '-fno-trapping-math',
-  '-fassociative-math',
-  '-fno-signed-zeros',
-  `-I${headers}`,
-];
-if (process.platform === 'darwin') baseFlags.push('-undefined', 'dynamic_lookup');
+// Each translation unit with its own flags. The fast units may reassociate sums into
+// vector lanes and contract multiply-adds (their contract: agreement to rounding, bits
+// follow the CPU). The portable unit may do neither: its results must be the same bits on
+// every x86-64 machine and equal the TypeScript portable kernels (docs in portable.c).
+const commonFlags = ['-std=gnu11', '-O3', '-fPIC', '-fvisibility=hidden', '-pthread', '-Wall', '-Wextra', '-Werror', `-I${headers}`];
+const fastFlags = ['-fno-math-errno', '-fno-trapping-math', '-fassociative-math', '-fno-signed-zeros'];
+const portableFlags = ['-ffp-contract=off', '-fno-fast-math'];
+const units = [
+  { file: 'kernels.c', flags: fastFlags },
+  { file: 'args.c', flags: fastFlags },
+  { file: 'pool.c', flags: fastFlags },
+  { file: 'dynamics.c', flags: fastFlags },
+  { file: 'portable.c', flags: portableFlags },
+].filter((unit) => existsSync(path.join(sourceDir, unit.file)));
 
-mkdirSync(outDir, { recursive: true });
+// GLEKIT_NATIVE_ARCH picks the instruction set (default: this CPU); GLEKIT_NATIVE_OUT
+// another output file, so that tests can build and load every variant a machine runs.
+const requestedArch = process.env.GLEKIT_NATIVE_ARCH || 'native';
+const output = process.env.GLEKIT_NATIVE_OUT ? path.resolve(process.env.GLEKIT_NATIVE_OUT) : path.join(outDir, 'glekit_kernels.node');
+mkdirSync(path.dirname(output), { recursive: true });
 // Compile beside the target and rename, so a failed build never leaves a half-written addon.
 const temp = `${output}.${process.pid}.tmp`;
+const objects = units.map((unit) => `${temp}.${unit.file}.o`);
 
-function compile(extra) {
-  const result = spawnSync(cc, [...baseFlags, ...extra, source, '-o', temp], { encoding: 'utf8' });
+function run(args) {
+  const result = spawnSync(cc, args, { encoding: 'utf8' });
   return { ok: !result.error && result.status === 0, log: `${result.stderr ?? ''}${result.stdout ?? ''}${result.error ?? ''}` };
 }
 
-let arch = '-march=native';
+function compile(extra) {
+  for (const [k, unit] of units.entries()) {
+    const attempt = run([...commonFlags, ...unit.flags, ...extra, '-c', path.join(sourceDir, unit.file), '-o', objects[k]]);
+    if (!attempt.ok) return attempt;
+  }
+  const link = ['-shared', '-pthread', ...objects, '-o', temp];
+  if (process.platform === 'darwin') link.push('-undefined', 'dynamic_lookup');
+  return run(link);
+}
+
+let arch = `-march=${requestedArch}`;
 let attempt = compile([arch]);
-if (!attempt.ok) {
+if (!attempt.ok && requestedArch === 'native') {
   // Some compilers (clang on some ARM targets, old gcc) refuse -march=native; try the
   // plain baseline before concluding the source itself is broken.
   const nativeLog = attempt.log;
@@ -87,11 +98,12 @@ if (!attempt.ok) {
     console.warn(`build-native: -march=native was refused, built for the baseline ISA instead:\n${nativeLog.trim()}`);
   }
 }
+for (const object of objects) rmSync(object, { force: true });
 if (!attempt.ok) {
   // A stale addon left in place would keep running code that no longer matches the source.
   rmSync(temp, { force: true });
   rmSync(output, { force: true });
-  console.error(`build-native: compiling ${rel(source)} failed:\n${attempt.log.trim()}`);
+  console.error(`build-native: compiling ${rel(sourceDir)} failed:\n${attempt.log.trim()}`);
   process.exit(1);
 }
 renameSync(temp, output);

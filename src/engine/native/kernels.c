@@ -2,8 +2,9 @@
  * Native implementation of the WeightKernels interface (src/engine/kernels.ts):
  * drive, errorDown, weightGrad and fusedSgd for Float32Array and Float64Array.
  *
- * Built by scripts/build-native.mjs with gcc, no node-gyp. Single-threaded on purpose:
- * the caller owns parallelism (e.g. one worker per network).
+ * Built by scripts/build-native.mjs with gcc, no node-gyp. Batched products are cut into
+ * tasks for the thread pool of pool.c (setThreads; 1 = the calling thread only). The cut
+ * never changes a result's bits: see kernels_impl.h for why, per product.
  *
  * Every call validates its arguments before touching memory: array types, that all
  * arrays share one element type, that each is long enough for batch/nOut/nIn, and that
@@ -22,9 +23,12 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "addon.h"
+#include "pool.h"
+
 /* Bumped whenever the JS-visible calling convention changes, so src/engine/native.ts
    can refuse a stale build instead of calling it wrongly. */
-#define GLE_ADDON_ABI 1
+#define GLE_ADDON_ABI 2
 
 #ifndef GLE_VEC_BYTES
 #if defined(__AVX512F__)
@@ -80,6 +84,54 @@
 #ifndef GLE_PANEL_BYTES
 #define GLE_PANEL_BYTES (256u * 1024u)
 #endif
+
+/* ------------------------------------------------------ cutting the work ---- */
+
+/* Products smaller than this many multiply-adds run as one task: handing work to another
+   thread costs about a microsecond. */
+#ifndef GLE_PARALLEL_MIN_WORK
+#define GLE_PARALLEL_MIN_WORK 65536u
+#endif
+/* Tasks per thread: a few more than one, so a thread slowed by the machine does not hold
+   the others up. */
+#define GLE_TASKS_PER_THREAD 2
+/* Output ranges of drive start at multiples of this, a multiple of every tile width. */
+#define GLE_DRIVE_GRAIN 8
+
+/* n items cut into `parts` ranges whose boundaries are multiples of grain. */
+typedef struct {
+  size_t n, grain, parts;
+} gle_cut_t;
+
+static size_t gle_wanted_tasks(size_t work) {
+  const size_t threads = gle_threads();
+  return threads == 1 || work < GLE_PARALLEL_MIN_WORK ? 1 : GLE_TASKS_PER_THREAD * threads;
+}
+
+/* A cut into about `wanted` ranges (at least 1, at most one per grain). */
+static gle_cut_t gle_cut_into(size_t n, size_t grain, size_t wanted) {
+  const size_t units = (n + grain - 1) / grain;
+  gle_cut_t cut = {n, grain, wanted < units ? wanted : units};
+  if (cut.parts == 0) cut.parts = 1;
+  return cut;
+}
+
+static __attribute__((unused)) gle_cut_t gle_cut(size_t n, size_t grain, size_t work) {
+  return gle_cut_into(n, grain, gle_wanted_tasks(work));
+}
+
+/* A cut for a product already split `others` ways along another dimension. */
+static __attribute__((unused)) gle_cut_t gle_cut_shared(size_t n, size_t grain, size_t work, size_t others) {
+  const size_t wanted = gle_wanted_tasks(work);
+  return gle_cut_into(n, grain, (wanted + others - 1) / others);
+}
+
+static void gle_cut_range(const gle_cut_t *cut, size_t k, size_t *begin, size_t *end) {
+  const size_t units = (cut->n + cut->grain - 1) / cut->grain;
+  const size_t b = k * units / cut->parts * cut->grain, e = (k + 1) * units / cut->parts * cut->grain;
+  *begin = b < cut->n ? b : cut->n;
+  *end = e < cut->n ? e : cut->n;
+}
 
 /* Comma-separated M(0) .. M(n-1), for writing per-lane constant vectors. */
 #define GLE_LANES_2(M) M(0), M(1)
@@ -155,158 +207,6 @@
 #undef GLE_SUFFIX
 #undef VB
 
-/* ------------------------------------------------------- argument checks ---- */
-
-typedef struct {
-  const char *name;
-  napi_value value;
-  bool nullable;
-  bool output;
-  size_t need; /* elements this call reads or writes */
-  /* filled by fetch */
-  bool present;
-  napi_typedarray_type type;
-  size_t length;
-  void *data;
-} arg_t;
-
-static const char *type_name(napi_typedarray_type t) {
-  switch (t) {
-    case napi_int8_array: return "Int8Array";
-    case napi_uint8_array: return "Uint8Array";
-    case napi_uint8_clamped_array: return "Uint8ClampedArray";
-    case napi_int16_array: return "Int16Array";
-    case napi_uint16_array: return "Uint16Array";
-    case napi_int32_array: return "Int32Array";
-    case napi_uint32_array: return "Uint32Array";
-    case napi_float32_array: return "Float32Array";
-    case napi_float64_array: return "Float64Array";
-    case napi_bigint64_array: return "BigInt64Array";
-    case napi_biguint64_array: return "BigUint64Array";
-    default: return "typed array";
-  }
-}
-
-static void throw_type(napi_env env, const char *fn, const char *what) {
-  char msg[256];
-  snprintf(msg, sizeof msg, "glekit native %s: %s", fn, what);
-  napi_throw_type_error(env, NULL, msg);
-}
-
-static void throw_range(napi_env env, const char *fn, const char *what) {
-  char msg[256];
-  snprintf(msg, sizeof msg, "glekit native %s: %s", fn, what);
-  napi_throw_range_error(env, NULL, msg);
-}
-
-static bool fetch(napi_env env, const char *fn, arg_t *a) {
-  /* Typed arrays are the hot path: one call, and only on failure find out why. */
-  if (napi_get_typedarray_info(env, a->value, &a->type, &a->length, &a->data, NULL, NULL) == napi_ok) {
-    if (a->type != napi_float32_array && a->type != napi_float64_array) {
-      char what[160];
-      snprintf(what, sizeof what, "%s must be a Float32Array or Float64Array, got %s", a->name, type_name(a->type));
-      throw_type(env, fn, what);
-      return false;
-    }
-    a->present = true;
-    return true;
-  }
-  napi_valuetype vt = napi_undefined;
-  napi_typeof(env, a->value, &vt);
-  if (a->nullable && (vt == napi_null || vt == napi_undefined)) {
-    a->present = false;
-    a->data = NULL;
-    a->length = 0;
-    return true;
-  }
-  char what[160];
-  snprintf(what, sizeof what, "%s must be a Float32Array or Float64Array%s", a->name, a->nullable ? " or null" : "");
-  throw_type(env, fn, what);
-  return false;
-}
-
-static bool get_dim(napi_env env, const char *fn, napi_value v, const char *name, size_t *out) {
-  double d;
-  if (napi_get_value_double(env, v, &d) != napi_ok) {
-    char what[96];
-    snprintf(what, sizeof what, "%s must be a number", name);
-    throw_type(env, fn, what);
-    return false;
-  }
-  /* 2^40 elements per dimension is far beyond any typed array, and keeps products of
-     two dimensions well inside size_t before the overflow check even matters. */
-  if (!(d >= 0 && d <= 1099511627776.0 && d == (double)(uint64_t)d)) {
-    char what[128];
-    snprintf(what, sizeof what, "%s must be a non-negative integer, got %g", name, d);
-    throw_range(env, fn, what);
-    return false;
-  }
-  *out = (size_t)d;
-  return true;
-}
-
-static bool product(napi_env env, const char *fn, size_t a, size_t b, size_t *out) {
-  if (__builtin_mul_overflow(a, b, out)) {
-    throw_range(env, fn, "array sizes overflow");
-    return false;
-  }
-  return true;
-}
-
-/* Type agreement, lengths and output overlap for args[0..n). */
-static bool check(napi_env env, const char *fn, arg_t *args, int n, size_t batch, size_t nOut, size_t nIn) {
-  const arg_t *first = NULL;
-  for (int k = 0; k < n; k++) {
-    if (!args[k].present) continue;
-    if (!first) {
-      first = &args[k];
-    } else if (args[k].type != first->type) {
-      char what[192];
-      snprintf(what, sizeof what, "all arrays must share one element type, but %s is a %s and %s is a %s",
-               first->name, type_name(first->type), args[k].name, type_name(args[k].type));
-      throw_type(env, fn, what);
-      return false;
-    }
-    if (args[k].length < args[k].need) {
-      char what[224];
-      snprintf(what, sizeof what, "%s has %zu elements but batch=%zu, nOut=%zu, nIn=%zu need at least %zu",
-               args[k].name, args[k].length, batch, nOut, nIn, args[k].need);
-      throw_range(env, fn, what);
-      return false;
-    }
-  }
-  const size_t elem = first && first->type == napi_float32_array ? 4 : 8;
-  for (int k = 0; k < n; k++) {
-    if (!args[k].present || !args[k].output || args[k].need == 0) continue;
-    const uintptr_t lo = (uintptr_t)args[k].data, hi = lo + args[k].need * elem;
-    for (int j = 0; j < n; j++) {
-      if (j == k || !args[j].present || args[j].need == 0) continue;
-      const uintptr_t lo2 = (uintptr_t)args[j].data, hi2 = lo2 + args[j].need * elem;
-      if (lo < hi2 && lo2 < hi) {
-        char what[192];
-        snprintf(what, sizeof what, "output %s shares memory with %s; outputs must not overlap any other argument",
-                 args[k].name, args[j].name);
-        throw_range(env, fn, what);
-        return false;
-      }
-    }
-  }
-  return true;
-}
-
-static bool get_args(napi_env env, napi_callback_info info, const char *fn, size_t want, napi_value *argv) {
-  size_t argc = want;
-  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok) return false;
-  if (argc < want) {
-    char what[64];
-    snprintf(what, sizeof what, "expected %zu arguments, got %zu", want, argc);
-    throw_type(env, fn, what);
-    return false;
-  }
-  return true;
-}
-
-#define IS_F64(a) ((a).type == napi_float64_array)
 
 /* ------------------------------------------------------------- bindings ---- */
 
@@ -423,6 +323,64 @@ static napi_value js_fused_sgd(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+/* setThreads(n): the pool's thread count (1..64); returns the count in use. */
+static napi_value js_set_threads(napi_env env, napi_callback_info info) {
+  static const char fn[] = "setThreads";
+  napi_value argv[1], result;
+  size_t threads;
+  if (!get_args(env, info, fn, 1, argv) || !get_dim(env, fn, argv[0], "threads", &threads)) return NULL;
+  if (threads < 1 || threads > 64) {
+    throw_range(env, fn, "threads must be between 1 and 64");
+    return NULL;
+  }
+  gle_set_threads(threads);
+  if (napi_create_uint32(env, (uint32_t)gle_threads(), &result) != napi_ok) return NULL;
+  return result;
+}
+
+/* The machine's multiply-add ceiling: each of `threads` tasks runs iterations x 12
+   independent float32 vector FMA chains in registers (enough to cover FMA latency x
+   throughput on current cores), touching no memory. No product can beat this. */
+typedef float gle_peak_vec __attribute__((vector_size(GLE_VEC_BYTES)));
+#define GLE_PEAK_CHAINS 12
+
+static void peak_task(void *ctx, size_t k) {
+  (void)k;
+  const size_t iterations = *(const size_t *)ctx;
+  gle_peak_vec acc[GLE_PEAK_CHAINS], a, b;
+  for (int c = 0; c < GLE_PEAK_CHAINS; c++) acc[c] = (gle_peak_vec){0} + (float)c;
+  a = (gle_peak_vec){0} + 0.999999f;
+  b = (gle_peak_vec){0} + 1e-7f;
+  __asm__("" : "+v"(a), "+v"(b));
+  for (size_t i = 0; i < iterations; i++) {
+#pragma GCC unroll 12
+    for (int c = 0; c < GLE_PEAK_CHAINS; c++) acc[c] = acc[c] * a + b;
+  }
+  for (int c = 0; c < GLE_PEAK_CHAINS; c++) __asm__ volatile("" : : "v"(acc[c]));
+}
+
+/* fmaPeak(iterations): runs the peak loop on every pool thread; returns the float32
+   operations done (2 per lane per multiply-add), for the caller to time. */
+static napi_value js_fma_peak(napi_env env, napi_callback_info info) {
+  static const char fn[] = "fmaPeak";
+  napi_value argv[1], result;
+  size_t iterations;
+  if (!get_args(env, info, fn, 1, argv) || !get_dim(env, fn, argv[0], "iterations", &iterations)) return NULL;
+  const size_t threads = gle_threads();
+  gle_run_tasks(threads, peak_task, &iterations);
+  const double flops = 2.0 * (double)threads * (double)iterations * GLE_PEAK_CHAINS * (GLE_VEC_BYTES / sizeof(float));
+  if (napi_create_double(env, flops, &result) != napi_ok) return NULL;
+  return result;
+}
+
+/* threads(): the pool's thread count. */
+static napi_value js_threads(napi_env env, napi_callback_info info) {
+  (void)info;
+  napi_value result;
+  if (napi_create_uint32(env, (uint32_t)gle_threads(), &result) != napi_ok) return NULL;
+  return result;
+}
+
 static const char *simd_name(void) {
 #if defined(__AVX512F__)
   return GLE_VEC_BYTES == 64 ? "avx512" : "avx512 (narrow vectors)";
@@ -450,10 +408,15 @@ NAPI_MODULE_INIT() {
       {"errorDown", NULL, js_error_down, NULL, NULL, NULL, napi_enumerable, NULL},
       {"weightGrad", NULL, js_weight_grad, NULL, NULL, NULL, napi_enumerable, NULL},
       {"fusedSgd", NULL, js_fused_sgd, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"setThreads", NULL, js_set_threads, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"threads", NULL, js_threads, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"fmaPeak", NULL, js_fma_peak, NULL, NULL, NULL, napi_enumerable, NULL},
       {"abi", NULL, NULL, NULL, NULL, abi, napi_enumerable, NULL},
       {"simd", NULL, NULL, NULL, NULL, simd, napi_enumerable, NULL},
       {"vectorBytes", NULL, NULL, NULL, NULL, vecBytes, napi_enumerable, NULL},
   };
   if (napi_define_properties(env, exports, sizeof props / sizeof props[0], props) != napi_ok) return NULL;
+  if (gle_register_dynamics && !gle_register_dynamics(env, exports)) return NULL;
+  if (gle_register_portable && !gle_register_portable(env, exports)) return NULL;
   return exports;
 }

@@ -239,29 +239,53 @@ static inline __attribute__((always_inline)) void K(ed_cols)(
       K(ed_tile)(W + i, pv + b * nOut, eb + b * nIn + i, init ? init + i : NULL, nOut, nIn, rem, mb, 1, 1);
 }
 
-/* eb = pv W, plus init in every row when init is not NULL. */
+/* eb = pv W, plus init in every row when init is not NULL, for batch rows [bBegin, bEnd).
+   Each element is init + a sum over o in order, whatever the tiles, so any cut of the
+   rows gives the same bits. */
 GLE_FN void K(axpy_rows)(
     const REAL *restrict W, const REAL *restrict pv, REAL *restrict eb, const REAL *restrict init,
-    size_t batch, size_t nOut, size_t nIn) {
+    size_t bBegin, size_t bEnd, size_t nOut, size_t nIn) {
   /* Batch-row panels keep the pv rows they read (panel x nOut) in L2 across all column chunks. */
   const size_t panel = K(panel_rows)(nOut, GLE_MB);
-  for (size_t b0 = 0; b0 < batch; b0 += panel) {
-    const size_t bEnd = b0 + panel < batch ? b0 + panel : batch;
-    const size_t bMain = b0 + (bEnd - b0) / GLE_MB * GLE_MB;
+  for (size_t b0 = bBegin; b0 < bEnd; b0 += panel) {
+    const size_t pEnd = b0 + panel < bEnd ? b0 + panel : bEnd;
+    const size_t bMain = b0 + (pEnd - b0) / GLE_MB * GLE_MB;
     if (bMain > b0) K(ed_cols)(W, pv, eb, init, b0, bMain, nOut, nIn, GLE_MB);
-    switch (bEnd - bMain) {
-      case 1: K(ed_cols)(W, pv, eb, init, bMain, bEnd, nOut, nIn, 1); break;
-      case 2: K(ed_cols)(W, pv, eb, init, bMain, bEnd, nOut, nIn, 2); break;
-      case 3: K(ed_cols)(W, pv, eb, init, bMain, bEnd, nOut, nIn, 3); break;
+    switch (pEnd - bMain) {
+      case 1: K(ed_cols)(W, pv, eb, init, bMain, pEnd, nOut, nIn, 1); break;
+      case 2: K(ed_cols)(W, pv, eb, init, bMain, pEnd, nOut, nIn, 2); break;
+      case 3: K(ed_cols)(W, pv, eb, init, bMain, pEnd, nOut, nIn, 3); break;
       default: break;
     }
   }
 }
 
+typedef struct {
+  const REAL *W, *pv, *init;
+  REAL *eb;
+  size_t nOut, nIn;
+  gle_cut_t rows;
+} K(axpy_job_t);
+
+static void K(axpy_task)(void *ctx, size_t k) {
+  const K(axpy_job_t) *j = ctx;
+  size_t begin, end;
+  gle_cut_range(&j->rows, k, &begin, &end);
+  K(axpy_rows)(j->W, j->pv, j->eb, j->init, begin, end, j->nOut, j->nIn);
+}
+
+/* axpy_rows over all batch rows, cut into row ranges for the pool. */
+GLE_FN void K(axpy_all)(
+    const REAL *restrict W, const REAL *restrict pv, REAL *restrict eb, const REAL *restrict init,
+    size_t batch, size_t nOut, size_t nIn) {
+  K(axpy_job_t) job = {W, pv, init, eb, nOut, nIn, gle_cut(batch, GLE_MB, batch * nOut * nIn)};
+  gle_run_tasks(job.rows.parts, K(axpy_task), &job);
+}
+
 GLE_FN void K(error_down)(
     const REAL *restrict W, const REAL *restrict pv, REAL *restrict eb, size_t batch, size_t nOut,
     size_t nIn) {
-  K(axpy_rows)(W, pv, eb, NULL, batch, nOut, nIn);
+  K(axpy_all)(W, pv, eb, NULL, batch, nOut, nIn);
 }
 
 /* ---------------------------------------------------------------- drive ---- */
@@ -323,15 +347,15 @@ static inline __attribute__((always_inline)) void K(dot_tile)(
   }
 }
 
-/* All outputs of the mb batch rows starting at b. A single row (matvec) takes more
-   output rows at once so that enough independent sums are in flight. */
+/* Outputs [oBegin, oEnd) of the mb batch rows starting at b. A single row (matvec) takes
+   more output rows at once so that enough independent sums are in flight. */
 static inline __attribute__((always_inline)) void K(drive_rows)(
     const REAL *restrict W, const REAL *restrict bias, const REAL *restrict x, REAL *restrict s,
-    size_t b, size_t nOut, size_t nIn, const int mb) {
+    size_t b, size_t oBegin, size_t oEnd, size_t nOut, size_t nIn, const int mb) {
   const int no = mb == 1 ? GLE_NO_1 : GLE_NO;
-  size_t o = 0;
+  size_t o = oBegin;
 #define DRIVE_ROWS(width)                                          \
-  for (; (width) <= no && o + (width) <= nOut; o += (width))       \
+  for (; (width) <= no && o + (width) <= oEnd; o += (width))       \
     K(dot_tile)(W + o * nIn, x + b * nIn, s + b * nOut + o, bias ? bias + o : NULL, nOut, nIn, mb, (width));
   DRIVE_ROWS(no)
   DRIVE_ROWS(4)
@@ -352,6 +376,52 @@ GLE_FN void K(transpose)(const REAL *restrict W, REAL *restrict wt, size_t nOut,
     for (size_t i = 0; i < nIn; i++) wt[i * nOut + o] = W[o * nIn + i];
 }
 
+/* The dot-product form of drive for batch rows [b0, bEnd) (one panel) and outputs
+   [oBegin, oEnd). The tiles are those of the whole product: oBegin is a multiple of
+   GLE_DRIVE_GRAIN (a multiple of every tile width), the leftover outputs and batch rows
+   are handled where the whole product would handle them. A sum's reduction tree depends
+   on its tile, so this is what makes the bits independent of how the work is cut. */
+static void K(drive_block)(
+    const REAL *restrict W, const REAL *restrict bias, const REAL *restrict x, REAL *restrict s,
+    size_t b0, size_t bEnd, size_t oBegin, size_t oEnd, size_t nOut, size_t nIn) {
+  const size_t bMain = b0 + (bEnd - b0) / GLE_MB * GLE_MB;
+  size_t o = oBegin;
+  for (; o + GLE_NO <= oEnd; o += GLE_NO)
+    for (size_t b = b0; b < bMain; b += GLE_MB)
+      K(dot_tile)(W + o * nIn, x + b * nIn, s + b * nOut + o, bias ? bias + o : NULL, nOut, nIn, GLE_MB, GLE_NO);
+  for (size_t b = b0; b < bMain; b += GLE_MB) {
+    const REAL *bo = bias ? bias + o : NULL;
+    switch (oEnd - o) {
+      case 1: K(dot_tile)(W + o * nIn, x + b * nIn, s + b * nOut + o, bo, nOut, nIn, GLE_MB, 1); break;
+      case 2: K(dot_tile)(W + o * nIn, x + b * nIn, s + b * nOut + o, bo, nOut, nIn, GLE_MB, 2); break;
+      case 3: K(dot_tile)(W + o * nIn, x + b * nIn, s + b * nOut + o, bo, nOut, nIn, GLE_MB, 3); break;
+      default: break;
+    }
+  }
+  switch (bEnd - bMain) {
+    case 1: K(drive_rows)(W, bias, x, s, bMain, oBegin, oEnd, nOut, nIn, 1); break;
+    case 2: K(drive_rows)(W, bias, x, s, bMain, oBegin, oEnd, nOut, nIn, 2); break;
+    case 3: K(drive_rows)(W, bias, x, s, bMain, oBegin, oEnd, nOut, nIn, 3); break;
+    default: break;
+  }
+}
+
+typedef struct {
+  const REAL *W, *bias, *x;
+  REAL *s;
+  size_t batch, nOut, nIn, panel;
+  gle_cut_t outs;
+} K(drive_job_t);
+
+static void K(drive_task)(void *ctx, size_t k) {
+  const K(drive_job_t) *j = ctx;
+  const size_t b0 = k / j->outs.parts * j->panel;
+  const size_t bEnd = b0 + j->panel < j->batch ? b0 + j->panel : j->batch;
+  size_t oBegin, oEnd;
+  gle_cut_range(&j->outs, k % j->outs.parts, &oBegin, &oEnd);
+  K(drive_block)(j->W, j->bias, j->x, j->s, b0, bEnd, oBegin, oEnd, j->nOut, j->nIn);
+}
+
 GLE_FN void K(drive)(
     const REAL *restrict W, const REAL *restrict bias, const REAL *restrict x, REAL *restrict s,
     size_t batch, size_t nOut, size_t nIn) {
@@ -363,35 +433,16 @@ GLE_FN void K(drive)(
       nIn * nOut <= GLE_TRANSPOSE_BYTES / sizeof(REAL)) {
     REAL wt[GLE_TRANSPOSE_BYTES / sizeof(REAL)];
     K(transpose)(W, wt, nOut, nIn);
-    K(axpy_rows)(wt, x, s, bias, batch, nIn, nOut);
+    K(axpy_all)(wt, x, s, bias, batch, nIn, nOut);
     return;
   }
   /* A panel of x rows stays in L2 while every W row block passes over it, so W is
-     streamed batch/panel times instead of batch/GLE_MB times. */
+     streamed batch/panel times instead of batch/GLE_MB times. The tasks are panels times
+     ranges of outputs. */
   const size_t panel = K(panel_rows)(nIn, GLE_MB);
-  for (size_t b0 = 0; b0 < batch; b0 += panel) {
-    const size_t bEnd = b0 + panel < batch ? b0 + panel : batch;
-    const size_t bMain = b0 + (bEnd - b0) / GLE_MB * GLE_MB;
-    size_t o = 0;
-    for (; o + GLE_NO <= nOut; o += GLE_NO)
-      for (size_t b = b0; b < bMain; b += GLE_MB)
-        K(dot_tile)(W + o * nIn, x + b * nIn, s + b * nOut + o, bias ? bias + o : NULL, nOut, nIn, GLE_MB, GLE_NO);
-    for (size_t b = b0; b < bMain; b += GLE_MB) {
-      const REAL *bo = bias ? bias + o : NULL;
-      switch (nOut - o) {
-        case 1: K(dot_tile)(W + o * nIn, x + b * nIn, s + b * nOut + o, bo, nOut, nIn, GLE_MB, 1); break;
-        case 2: K(dot_tile)(W + o * nIn, x + b * nIn, s + b * nOut + o, bo, nOut, nIn, GLE_MB, 2); break;
-        case 3: K(dot_tile)(W + o * nIn, x + b * nIn, s + b * nOut + o, bo, nOut, nIn, GLE_MB, 3); break;
-        default: break;
-      }
-    }
-    switch (bEnd - bMain) {
-      case 1: K(drive_rows)(W, bias, x, s, bMain, nOut, nIn, 1); break;
-      case 2: K(drive_rows)(W, bias, x, s, bMain, nOut, nIn, 2); break;
-      case 3: K(drive_rows)(W, bias, x, s, bMain, nOut, nIn, 3); break;
-      default: break;
-    }
-  }
+  const size_t panels = (batch + panel - 1) / panel;
+  K(drive_job_t) job = {W, bias, x, s, batch, nOut, nIn, panel, gle_cut_shared(nOut, GLE_DRIVE_GRAIN, batch * nOut * nIn, panels)};
+  gle_run_tasks(panels * job.outs.parts, K(drive_task), &job);
 }
 
 /* ------------------------------------------- weightGrad / SGD update ---- */
@@ -456,21 +507,23 @@ static inline __attribute__((always_inline)) void K(outer_cols)(
       K(outer_tile)(pv + o, x + i, out + o * nIn + i, batch, nOut, nIn, coef, rem, update, no, 1, 1);
 }
 
-GLE_FN void K(outer)(
+/* Output rows [oBegin, oEnd). Each element is a sum over the batch in order, whatever the
+   tiles, so any cut of the rows gives the same bits. */
+static void K(outer_range)(
     const REAL *restrict pv, const REAL *restrict x, REAL *restrict out, size_t batch, size_t nOut,
-    size_t nIn, REAL coef, int update) {
+    size_t nIn, REAL coef, int update, size_t oBegin, size_t oEnd) {
   /* Output-row panels keep the pv columns they read (batch x panel) in L2 across all column chunks. */
   const size_t panel = K(panel_rows)(batch ? batch : 1, GLE_OUT_NO);
-  for (size_t o0 = 0; o0 < nOut; o0 += panel) {
-    const size_t oEnd = o0 + panel < nOut ? o0 + panel : nOut;
-    const size_t oMain = o0 + (oEnd - o0) / GLE_OUT_NO * GLE_OUT_NO;
+  for (size_t o0 = oBegin; o0 < oEnd; o0 += panel) {
+    const size_t pEnd = o0 + panel < oEnd ? o0 + panel : oEnd;
+    const size_t oMain = o0 + (pEnd - o0) / GLE_OUT_NO * GLE_OUT_NO;
     /* update and the leftover row count become compile-time constants in each call */
 #define OUTER_BLOCK(upd)                                                                           \
     if (oMain > o0) K(outer_cols)(pv, x, out, o0, oMain, batch, nOut, nIn, coef, (upd), GLE_OUT_NO); \
-    switch (oEnd - oMain) {                                                                         \
-      case 1: K(outer_cols)(pv, x, out, oMain, oEnd, batch, nOut, nIn, coef, (upd), 1); break;      \
-      case 2: K(outer_cols)(pv, x, out, oMain, oEnd, batch, nOut, nIn, coef, (upd), 2); break;      \
-      case 3: K(outer_cols)(pv, x, out, oMain, oEnd, batch, nOut, nIn, coef, (upd), 3); break;      \
+    switch (pEnd - oMain) {                                                                         \
+      case 1: K(outer_cols)(pv, x, out, oMain, pEnd, batch, nOut, nIn, coef, (upd), 1); break;      \
+      case 2: K(outer_cols)(pv, x, out, oMain, pEnd, batch, nOut, nIn, coef, (upd), 2); break;      \
+      case 3: K(outer_cols)(pv, x, out, oMain, pEnd, batch, nOut, nIn, coef, (upd), 3); break;      \
       default: break;                                                                               \
     }
     if (update) {
@@ -480,6 +533,29 @@ GLE_FN void K(outer)(
     }
 #undef OUTER_BLOCK
   }
+}
+
+typedef struct {
+  const REAL *pv, *x;
+  REAL *out;
+  size_t batch, nOut, nIn;
+  REAL coef;
+  int update;
+  gle_cut_t rows;
+} K(outer_job_t);
+
+static void K(outer_task)(void *ctx, size_t k) {
+  const K(outer_job_t) *j = ctx;
+  size_t begin, end;
+  gle_cut_range(&j->rows, k, &begin, &end);
+  K(outer_range)(j->pv, j->x, j->out, j->batch, j->nOut, j->nIn, j->coef, j->update, begin, end);
+}
+
+GLE_FN void K(outer)(
+    const REAL *restrict pv, const REAL *restrict x, REAL *restrict out, size_t batch, size_t nOut,
+    size_t nIn, REAL coef, int update) {
+  K(outer_job_t) job = {pv, x, out, batch, nOut, nIn, coef, update, gle_cut(nOut, GLE_OUT_NO, batch * nOut * nIn)};
+  gle_run_tasks(job.rows.parts, K(outer_task), &job);
 }
 
 GLE_FN void K(weight_grad)(
