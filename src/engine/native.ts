@@ -31,6 +31,7 @@ interface NativeAddon {
   setThreads(threads: number): number;
   threads(): number;
   fmaPeak(iterations: number): number;
+  sharedJobs(): number;
 }
 
 /** The native kernels plus what they were compiled for. */
@@ -99,6 +100,12 @@ export function parseThreads(value: string | number, source: string): number {
 export function setKernelThreads(threads: number): number {
   const addon = nativeAddon();
   return addon === null ? 1 : addon.setThreads(parseThreads(threads, 'threads'));
+}
+
+/** Jobs the native thread pool has handed to its workers so far (0 without the addon). */
+export function sharedKernelJobs(): number {
+  const addon = nativeAddon();
+  return addon === null ? 0 : addon.sharedJobs();
 }
 
 /** The thread count the native kernels use now (1 without them). */

@@ -381,6 +381,14 @@ static napi_value js_threads(napi_env env, napi_callback_info info) {
   return result;
 }
 
+/* sharedJobs(): jobs handed to the pool's workers so far. */
+static napi_value js_shared_jobs(napi_env env, napi_callback_info info) {
+  (void)info;
+  napi_value result;
+  if (napi_create_double(env, (double)gle_shared_jobs(), &result) != napi_ok) return NULL;
+  return result;
+}
+
 static const char *simd_name(void) {
 #if defined(__AVX512F__)
   return GLE_VEC_BYTES == 64 ? "avx512" : "avx512 (narrow vectors)";
@@ -411,6 +419,7 @@ NAPI_MODULE_INIT() {
       {"setThreads", NULL, js_set_threads, NULL, NULL, NULL, napi_enumerable, NULL},
       {"threads", NULL, js_threads, NULL, NULL, NULL, napi_enumerable, NULL},
       {"fmaPeak", NULL, js_fma_peak, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"sharedJobs", NULL, js_shared_jobs, NULL, NULL, NULL, napi_enumerable, NULL},
       {"abi", NULL, NULL, NULL, NULL, abi, napi_enumerable, NULL},
       {"simd", NULL, NULL, NULL, NULL, simd, napi_enumerable, NULL},
       {"vectorBytes", NULL, NULL, NULL, NULL, vecBytes, napi_enumerable, NULL},

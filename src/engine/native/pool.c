@@ -58,6 +58,8 @@ static atomic_int sleepers;
 /* Node worker threads share this library: one JS thread at a time owns the pool, any
    other runs its tasks on its own thread (the same tasks, so the same bits). */
 static atomic_flag in_use = ATOMIC_FLAG_INIT;
+/* Jobs handed to the workers so far (tests use it to know the threaded path ran). */
+static atomic_size_t shared_jobs;
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t wake = PTHREAD_COND_INITIALIZER;
 
@@ -118,6 +120,8 @@ static void stop_workers(void) {
 
 size_t gle_threads(void) { return thread_count; }
 
+size_t gle_shared_jobs(void) { return atomic_load_explicit(&shared_jobs, memory_order_relaxed); }
+
 void gle_set_threads(size_t threads) {
   threads = threads < 1 ? 1 : threads > MAX_THREADS ? MAX_THREADS : threads;
   if (threads == thread_count) return;
@@ -138,6 +142,7 @@ void gle_run_tasks(size_t tasks, gle_task_fn fn, void *ctx) {
     for (size_t k = 0; k < tasks; k++) fn(ctx, k);
     return;
   }
+  atomic_fetch_add_explicit(&shared_jobs, 1, memory_order_relaxed);
   const unsigned gen = atomic_load(&generation) + 1;
   job.fn = fn;
   job.ctx = ctx;

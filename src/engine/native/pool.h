@@ -15,6 +15,9 @@ typedef void (*gle_task_fn)(void *ctx, size_t task);
 /* Threads the pool uses (>= 1; 1 = everything on the calling thread). */
 __attribute__((visibility("hidden"))) size_t gle_threads(void);
 
+/* Jobs the pool has handed to its workers since the library was loaded. */
+__attribute__((visibility("hidden"))) size_t gle_shared_jobs(void);
+
 /* Sets the thread count (clamped to 1..64); starts or stops workers as needed. Not
    thread-safe: call it from the JS thread between kernel calls. */
 __attribute__((visibility("hidden"))) void gle_set_threads(size_t threads);
