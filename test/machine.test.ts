@@ -40,7 +40,7 @@ function expectThisMachine(m: MachineInfo | undefined): void {
 describe('machineInfo', () => {
   it('describes the CPU and the kernels as plain JSON', () => {
     const m = machineInfo();
-    expect(Object.keys(m).sort()).toEqual(['arch', 'cores', 'cpu', 'kernels', 'node', 'simd', 'vectorBytes']);
+    expect(Object.keys(m).sort()).toEqual(['arch', 'cores', 'cpu', 'kernels', 'node', 'simd', 'threads', 'vectorBytes']);
     expect(m.cpu.length).toBeGreaterThan(0);
     expect(Number.isInteger(m.cores) && m.cores >= 1).toBe(true);
     expect(m.arch).toBe(process.arch);

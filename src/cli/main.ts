@@ -16,6 +16,8 @@ import { registerDemoCommand } from './demo.js';
 import { registerCalibrateCommands } from './calibrate.js';
 import { registerNirCommands } from './nir.js';
 import { VERSION } from '../version.js';
+import { integerOption } from './options.js';
+import { setKernelThreads } from '../engine/native.js';
 
 const program = new Command();
 program
@@ -23,7 +25,16 @@ program
   .description('Train GLE/LE networks, study them on imperfect substrates, compile and deploy them to neuromorphic hardware.')
   .version(VERSION)
   // a usage error is one line, like every other error (commands created below inherit this)
-  .configureOutput({ outputError: (text, write) => write(`glekit: ${escapeControl(text.trim())} (see --help)\n`) });
+  .configureOutput({ outputError: (text, write) => write(`glekit: ${escapeControl(text.trim())} (see --help)\n`) })
+  .option(
+    '--threads <n>',
+    "threads for one run's batched products (1..64; default GLEKIT_THREADS, else all cores; the same bits for any count; sweeps use 1 per worker)",
+    integerOption('threads', 1, 64),
+  )
+  .hook('preAction', () => {
+    const { threads } = program.opts<{ threads?: number }>();
+    if (threads !== undefined) setKernelThreads(threads);
+  });
 
 registerTraceCommand(program);
 registerTrainCommands(program);

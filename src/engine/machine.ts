@@ -7,7 +7,7 @@
 import os from 'node:os';
 
 import type { WeightKernels } from './kernels.js';
-import { defaultKernels } from './native.js';
+import { defaultKernels, kernelThreads } from './native.js';
 
 export interface MachineInfo {
   /** the CPU model as the OS reports it ('unknown' when it does not) */
@@ -23,6 +23,8 @@ export interface MachineInfo {
   simd: string | null;
   /** the native kernels' vector width in bytes, null for the TypeScript kernels */
   vectorBytes: number | null;
+  /** threads of the batched products (information only: every count gives the same bits) */
+  threads: number;
 }
 
 /** A plain JSON description of this machine and of `kernels` (default: the kernels defaultKernels() picks). */
@@ -36,5 +38,6 @@ export function machineInfo(kernels: WeightKernels = defaultKernels()): MachineI
     kernels: kernels.name,
     simd: typeof native.simd === 'string' ? native.simd : null,
     vectorBytes: typeof native.vectorBytes === 'number' ? native.vectorBytes : null,
+    threads: kernels.name === 'typescript' ? 1 : kernelThreads(),
   };
 }

@@ -15,7 +15,7 @@ import { availableParallelism } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import { defaultKernels } from '../engine/native.js';
+import { defaultKernels, kernelThreads, setKernelThreads } from '../engine/native.js';
 import { loadProfile, profileHash, realiseChip, withOverrides, type HwProfile, type Overrides } from '../hw/index.js';
 import { canonicalJson } from '../util/canonical-json.js';
 import { loadModel, modelToSpec, type ModelFile } from '../model/model-file.js';
@@ -364,14 +364,25 @@ async function runSweepLocked(opts: SweepOptions, lock: (dir: string, log: (s: s
   };
 }
 
-/** Runs jobs on `workers` threads (0: on this thread), calling onRecord on this thread for each. */
+/**
+ * Runs jobs on `workers` threads (0: on this thread), calling onRecord on this thread for
+ * each. With workers, every job's products run on its worker's thread alone: the workers
+ * already fill the cores, and the kernels' own threads would oversubscribe them (the
+ * setting is restored afterwards; results are the same bits either way).
+ */
 export async function runJobs(init: JobContextInit, jobs: Job[], workers: number, onRecord: (r: JobRecord) => void): Promise<void> {
   if (jobs.length === 0) return;
   if (workers === 0) {
     const ctx = createJobContext(init);
     for (const job of jobs) onRecord(await runJob(ctx, job));
-  } else {
+    return;
+  }
+  const kernelThreadsBefore = kernelThreads();
+  setKernelThreads(1);
+  try {
     await runOnWorkers(init, jobs, workers, onRecord);
+  } finally {
+    setKernelThreads(kernelThreadsBefore);
   }
 }
 
