@@ -3,9 +3,9 @@
  * step (forward, local errors and gradients, SGD update) in float32, for the shapes of
  * SPEED_TABLE, on one thread and on N threads (default: every core), next to the
  * published PyTorch implementation of the papers cited in docs/dynamics.md, measured on
- * the same machine kind. The same run measures the machine's multiply-add ceiling on 1
- * and N threads (a register-only FMA loop in the native addon), so each shape's GFLOP/s
- * can be read as a fraction of what the cores can do.
+ * the same machine kind. The same run measures, on 1 and N threads, a large GEMM done by
+ * the same kernels and the machine's multiply-add ceiling (a register-only FMA loop in
+ * the native addon), so each shape's GFLOP/s can be read as a fraction of both.
  */
 import { Network } from '../src/engine/network.js';
 import { machineInfo } from '../src/engine/machine.js';
@@ -82,6 +82,31 @@ function measure(row: Row, seconds: number, repeats: number): number {
   return rates[Math.floor(rates.length / 2)];
 }
 
+/**
+ * GFLOP/s of one large float32 GEMM, s = x W^T with x 1024 x 1024 and W 1024 x 1024, done
+ * by the kernels' drive on the current threads: the best the products reach when shape and
+ * batch are no constraint. Best of three windows of about `seconds` / 3.
+ */
+function gemmGflops(seconds: number): number {
+  const n = 1024;
+  const rng = new Rng(5);
+  const W = new Float32Array(n * n).map(() => rng.normal());
+  const x = new Float32Array(n * n).map(() => rng.normal());
+  const s = new Float32Array(n * n);
+  const kernels = defaultKernels();
+  let best = 0;
+  for (let w = 0; w < 3; w++) {
+    let calls = 0;
+    const t0 = performance.now();
+    do {
+      kernels.drive(W, null, x, s, n, n, n);
+      calls++;
+    } while (performance.now() - t0 < (seconds * 1000) / 3);
+    best = Math.max(best, (2 * n * n * n * calls) / ((performance.now() - t0) / 1000));
+  }
+  return best / 1e9;
+}
+
 function argValue(flag: string): string | undefined {
   const at = process.argv.indexOf(flag);
   return at < 0 ? undefined : process.argv[at + 1];
@@ -99,8 +124,10 @@ const repeats = quick ? 3 : 7;
 // The ceiling first, on the threads each measurement will use.
 setKernelThreads(1);
 const peak1 = fmaPeakGflops(seconds);
+const gemm1 = gemmGflops(seconds);
 setKernelThreads(threads);
 const peakN = fmaPeakGflops(seconds);
+const gemmN = gemmGflops(seconds);
 const results = SPEED_TABLE.map((row) => {
   setKernelThreads(1);
   const oneThread = measure(row, seconds, repeats);
@@ -122,12 +149,14 @@ const results = SPEED_TABLE.map((row) => {
     gflops1Thread: round((flops * oneThread) / 1e9, 3),
     fmaPeakGflops: round(peakN, 4),
     fmaPeakGflops1Thread: round(peak1, 4),
+    gemmGflops: round(gemmN, 4),
+    gemmGflops1Thread: round(gemm1, 4),
     kernels: defaultKernels().name,
     machine: { ...machine, threads },
   };
   if (!json)
     process.stderr.write(
-      `${row.sizes.join('-').padEnd(16)} batch ${String(row.batch).padStart(3)}: ${result.stepsPerSecond} steps/s on ${threads} threads (x${result.threadSpeedup} over 1), PyTorch ${row.pytorch} (x${result.speedup}), ${result.gflops} GFLOP/s in the products (FMA ceiling ${result.fmaPeakGflops})\n`,
+      `${row.sizes.join('-').padEnd(16)} batch ${String(row.batch).padStart(3)}: ${result.stepsPerSecond} steps/s on ${threads} threads (x${result.threadSpeedup} over 1), PyTorch ${row.pytorch} (x${result.speedup}), ${result.gflops} GFLOP/s in the products (GEMM ${result.gemmGflops}, FMA ceiling ${result.fmaPeakGflops})\n`,
     );
   return result;
 });

@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 
 import { typescriptKernels, type FloatArray, type WeightKernels } from '../src/engine/kernels.js';
-import { defaultKernels, loadNativeKernels, nativeKernelsFailure } from '../src/engine/native.js';
+import { defaultKernels, loadNativeKernels, nativeKernelsFailure, type Numerics, setNumerics } from '../src/engine/native.js';
 import { Rng } from '../src/util/rng.js';
 
 type Ctor = Float32ArrayConstructor | Float64ArrayConstructor;
@@ -252,18 +252,35 @@ describe('defaultKernels', () => {
   afterEach(() => {
     if (saved === undefined) delete process.env.GLEKIT_KERNELS;
     else process.env.GLEKIT_KERNELS = saved;
+    setNumerics(null);
   });
 
   it('honours GLEKIT_KERNELS', () => {
+    setNumerics('exact');
     process.env.GLEKIT_KERNELS = 'typescript';
-    expect(defaultKernels()).toBe(typescriptKernels);
+    expect(defaultKernels().drive).toBe(typescriptKernels.drive);
     process.env.GLEKIT_KERNELS = 'auto';
-    expect(defaultKernels()).toBe(loadNativeKernels() ?? typescriptKernels);
+    expect(defaultKernels().drive).toBe((loadNativeKernels() ?? typescriptKernels).drive);
     process.env.GLEKIT_KERNELS = 'native';
     if (loadNativeKernels() === null) expect(() => defaultKernels()).toThrow(/unavailable/);
-    else expect(defaultKernels()).toBe(loadNativeKernels());
+    else expect(defaultKernels().drive).toBe(loadNativeKernels()!.drive);
     process.env.GLEKIT_KERNELS = 'fast';
     expect(() => defaultKernels()).toThrow(/GLEKIT_KERNELS/);
+  });
+
+  it('picks the kernels and dynamics of the numerics mode', () => {
+    process.env.GLEKIT_KERNELS = 'auto';
+    const native = loadNativeKernels() !== null;
+    setNumerics('exact');
+    expect(defaultKernels()).toMatchObject({ name: native ? 'native' : 'typescript', numerics: 'exact', dynamics: null });
+    setNumerics('portable');
+    expect(defaultKernels()).toMatchObject({ name: native ? 'portable' : 'portable-typescript', numerics: 'portable', dynamics: null });
+    setNumerics('fast');
+    expect(defaultKernels().numerics).toBe('fast');
+    if (native) expect(defaultKernels().dynamics?.name).toBe('native');
+    process.env.GLEKIT_KERNELS = 'typescript';
+    expect(defaultKernels()).toMatchObject({ name: 'typescript', numerics: 'fast', dynamics: null });
+    expect(() => setNumerics('quick' as Numerics)).toThrow(/numerics must be one of fast, exact, portable, got "quick"/);
   });
 });
 

@@ -75,6 +75,18 @@ def summarise(rounds):
         g = [next(r['stepsPerSecond'] for r in rd['glekit']['rows'] if key(r['sizes'], r['batch']) == k)
              for rd in rounds]
         row = {'sizes': sizes, 'batch': batch, 'glekit': {'median': statistics.median(g), 'perRound': g}}
+        # glekit's own thread sweep (bench/run.ts times 1 and N threads in each round)
+        grows = [next(r for r in rd['glekit']['rows'] if key(r['sizes'], r['batch']) == k) for rd in rounds]
+        if 'stepsPerSecond1Thread' in grows[0]:
+            row['glekit']['threads'] = grows[0]['threads']
+            row['glekit']['median1Thread'] = statistics.median(r['stepsPerSecond1Thread'] for r in grows)
+            row['glekit']['threadSpeedup'] = round(row['glekit']['median'] / row['glekit']['median1Thread'], 3)
+            row['glekit']['gflops'] = statistics.median(r['gflops'] for r in grows)
+            row['glekit']['fmaPeakGflops'] = statistics.median(r['fmaPeakGflops'] for r in grows)
+            # the fraction of the 2-thread OpenBLAS GEMM (2048^3, measured in the same rounds)
+            gemm2 = statistics.median(rd['peer']['gemm-t2']['gemmGflops2048'] for rd in rounds)
+            row['glekit']['gemmPeak2ThreadsGflops'] = gemm2
+            row['glekit']['fractionOfGemmPeak'] = round(row['glekit']['gflops'] / gemm2, 3)
         for variant in ('outer', 'gemm'):
             per_threads = {}
             for threads in (1, 2):
@@ -157,7 +169,10 @@ def main():
     for r in result['summary']:
         print(f"{key(r['sizes'], r['batch']):24s} {r['glekit']['median']:9.4g} "
               f"{r['gemm']['best']:9.4g} (t{r['gemm']['bestThreads']}) {r['glekitOver_gemm']:6.2f} "
-              f"{r['outer']['best']:9.4g} (t{r['outer']['bestThreads']}) {r['glekitOver_outer']:6.2f}",
+              f"{r['outer']['best']:9.4g} (t{r['outer']['bestThreads']}) {r['glekitOver_outer']:6.2f}"
+              + (f"  threads x{r['glekit']['threadSpeedup']:.2f}, {r['glekit']['gflops']:.4g} GFLOP/s = "
+                 f"{100 * r['glekit']['fractionOfGemmPeak']:.0f} % of 2-thread GEMM"
+                 if 'threadSpeedup' in r['glekit'] else ''),
               file=sys.stderr)
     print(f"wrote {args.out} ({meta['wallSeconds']} s)", file=sys.stderr)
 

@@ -15,9 +15,10 @@ import { registerBoardCommands } from './board.js';
 import { registerDemoCommand } from './demo.js';
 import { registerCalibrateCommands } from './calibrate.js';
 import { registerNirCommands } from './nir.js';
+import { registerCheckPortableCommand } from './check-portable.js';
 import { VERSION } from '../version.js';
 import { integerOption } from './options.js';
-import { setKernelThreads } from '../engine/native.js';
+import { NUMERICS, setKernelThreads, setNumerics, type Numerics } from '../engine/native.js';
 
 const program = new Command();
 program
@@ -31,9 +32,18 @@ program
     "threads for one run's batched products (1..64; default GLEKIT_THREADS, else all cores; the same bits for any count; sweeps use 1 per worker)",
     integerOption('threads', 1, 64),
   )
+  .option(
+    '--numerics <mode>',
+    `${NUMERICS.join(' | ')}: fast (default, GLEKIT_NUMERICS): native products and dynamics, bits follow the CPU; exact: the path of the recorded results (dynamics in TypeScript); portable: the same bits on every x86-64 machine`,
+    (value: string): Numerics => {
+      if ((NUMERICS as readonly string[]).includes(value)) return value as Numerics;
+      throw new GlekitError(`option --numerics: must be one of ${NUMERICS.join(', ')} (got ${JSON.stringify(value)})`);
+    },
+  )
   .hook('preAction', () => {
-    const { threads } = program.opts<{ threads?: number }>();
+    const { threads, numerics } = program.opts<{ threads?: number; numerics?: Numerics }>();
     if (threads !== undefined) setKernelThreads(threads);
+    if (numerics !== undefined) setNumerics(numerics);
   });
 
 registerTraceCommand(program);
@@ -45,6 +55,7 @@ registerBoardCommands(program);
 registerDemoCommand(program);
 registerCalibrateCommands(program);
 registerNirCommands(program);
+registerCheckPortableCommand(program);
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   if (err instanceof GlekitError) {

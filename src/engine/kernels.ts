@@ -9,10 +9,17 @@
  * native SIMD kernels (src/engine/native/) loaded when they were built at install time.
  * Both must agree to rounding (summation order may differ).
  */
+import type { NativeDynamics } from './dynamics.js';
+import type { Numerics } from './native.js';
+
 export type FloatArray = Float32Array | Float64Array;
 
 export interface WeightKernels {
   readonly name: string;
+  /** the numerics mode these kernels were chosen for (native.ts; absent: chosen by hand) */
+  readonly numerics?: Numerics;
+  /** native per-neuron dynamics that a Network built with these kernels uses (fast mode) */
+  readonly dynamics?: NativeDynamics | null;
   /** s[b,o] = bias[o] + sum_i W[o,i] x[b,i]  (bias may be null: no bias term) */
   drive(W: FloatArray, bias: FloatArray | null, x: FloatArray, s: FloatArray, batch: number, nOut: number, nIn: number): void;
   /** eb[b,i] = sum_o pv[b,o] W[o,i] */

@@ -25,6 +25,10 @@ export interface MachineInfo {
   vectorBytes: number | null;
   /** threads of the batched products (information only: every count gives the same bits) */
   threads: number;
+  /** the numerics mode (fast | exact | portable, see native.ts), null for kernels picked by hand */
+  numerics: string | null;
+  /** who computes the per-neuron dynamics: 'native' (vector code) or 'typescript' */
+  dynamics: string;
 }
 
 /** A plain JSON description of this machine and of `kernels` (default: the kernels defaultKernels() picks). */
@@ -38,6 +42,8 @@ export function machineInfo(kernels: WeightKernels = defaultKernels()): MachineI
     kernels: kernels.name,
     simd: typeof native.simd === 'string' ? native.simd : null,
     vectorBytes: typeof native.vectorBytes === 'number' ? native.vectorBytes : null,
-    threads: kernels.name === 'typescript' ? 1 : kernelThreads(),
+    threads: kernels.name === 'typescript' || kernels.name === 'portable-typescript' ? 1 : kernelThreads(),
+    numerics: kernels.numerics ?? null,
+    dynamics: kernels.dynamics?.name ?? 'typescript',
   };
 }

@@ -1,7 +1,8 @@
 /**
- * Chooses the WeightKernels implementation: the native SIMD addon built by
- * scripts/build-native.mjs when it is there and loads, otherwise the portable
- * TypeScript kernels.
+ * Chooses the kernels: the numerics mode (fast | exact | portable, see NUMERICS), and
+ * within it the native addon built by scripts/build-native.mjs when it is there and
+ * loads, otherwise the TypeScript kernels of that mode; and the threads of the native
+ * products.
  *
  * GLEKIT_KERNELS selects explicitly: `typescript` always uses the TypeScript kernels
  * (e.g. to compare results), `native` makes a missing or broken addon an error instead
@@ -14,7 +15,9 @@ import path from 'node:path';
 import { isMainThread } from 'node:worker_threads';
 
 import { PACKAGE_ROOT } from '../version.js';
+import { nativeDynamics } from './dynamics.js';
 import { typescriptKernels, type WeightKernels } from './kernels.js';
+import { nativePortableKernels, portableTypescriptKernels } from './kernels-portable.js';
 
 /** Must equal GLE_ADDON_ABI in native/kernels.c; a mismatch means a stale build. */
 const ADDON_ABI = 2;
@@ -131,31 +134,94 @@ export function nativeKernelsFailure(): string | null {
   return nativeState.failure;
 }
 
-/** The kernels to use by default, honouring GLEKIT_KERNELS (typescript | native | auto). */
-export function defaultKernels(): WeightKernels {
-  const mode = process.env.GLEKIT_KERNELS ?? 'auto';
-  const cached = defaultCache.get(mode);
-  if (cached !== undefined) return cached;
-  let chosen: WeightKernels;
+/**
+ * How a run's numbers are computed; each mode is a trade between speed and where the
+ * same bits can be had again.
+ * - fast: the native products (-march=native, on all threads) and the native per-neuron
+ *   dynamics (vector tanh and friends). Fastest; bits follow the CPU and its vector width.
+ * - exact: the native products and the per-neuron dynamics in TypeScript (Math.tanh):
+ *   the path that produced the recorded results (results/papers) before the native
+ *   dynamics existed, so those runs can be repeated bit for bit on the machine kind that
+ *   recorded them.
+ * - portable: products in a fixed order without fused multiply-adds (native or
+ *   TypeScript, see kernels-portable.ts) and the dynamics in TypeScript: the same bits on
+ *   every x86-64 machine, any vector width, any thread count.
+ */
+export const NUMERICS = ['fast', 'exact', 'portable'] as const;
+export type Numerics = (typeof NUMERICS)[number];
+
+let numericsSetting: Numerics | undefined;
+
+/** A numerics mode from user input, or a RangeError naming where it came from. */
+export function parseNumerics(value: string, source: string): Numerics {
+  if ((NUMERICS as readonly string[]).includes(value)) return value as Numerics;
+  throw new RangeError(`${source} must be one of ${NUMERICS.join(', ')}, got ${JSON.stringify(value)}`);
+}
+
+/** Sets the mode defaultKernels() uses from now on (the CLI's --numerics); null: back to GLEKIT_NUMERICS or fast. */
+export function setNumerics(numerics: Numerics | null): void {
+  numericsSetting = numerics === null ? undefined : parseNumerics(numerics, 'numerics');
+}
+
+/** The mode in effect: setNumerics(), else GLEKIT_NUMERICS, else fast. */
+export function currentNumerics(): Numerics {
+  const fromEnv = process.env.GLEKIT_NUMERICS;
+  return numericsSetting ?? (fromEnv ? parseNumerics(fromEnv, 'GLEKIT_NUMERICS') : 'fast');
+}
+
+/** The product kernels of a mode, honouring GLEKIT_KERNELS (typescript | native | auto). */
+function productKernels(mode: string, numerics: Numerics): WeightKernels {
+  const addon = nativeAddon();
+  const native = numerics === 'portable' ? nativePortableKernels(addon) : loadNativeKernels();
+  const fallback = numerics === 'portable' ? portableTypescriptKernels : typescriptKernels;
   switch (mode) {
     case 'typescript':
-      chosen = typescriptKernels;
-      break;
-    case 'native': {
-      const native = loadNativeKernels();
-      if (native === null) throw new Error(`GLEKIT_KERNELS=native but the native kernels are unavailable: ${nativeKernelsFailure()}`);
-      chosen = native;
-      break;
-    }
+      return fallback;
+    case 'native':
+      if (native === null)
+        throw new Error(`GLEKIT_KERNELS=native but the native ${numerics} kernels are unavailable: ${nativeKernelsFailure() ?? 'the addon has none'}`);
+      return native;
     case 'auto':
     case '':
-      chosen = loadNativeKernels() ?? typescriptKernels;
-      break;
+      return native ?? fallback;
     default:
       throw new Error(`GLEKIT_KERNELS must be 'typescript', 'native' or 'auto', got ${JSON.stringify(mode)}`);
   }
-  defaultCache.set(mode, chosen);
+}
+
+/**
+ * The kernels to use by default: those of currentNumerics(), native when built
+ * (GLEKIT_KERNELS=typescript | native | auto chooses explicitly), carrying the native
+ * per-neuron dynamics in fast mode (Network picks them up from the kernels).
+ */
+export function defaultKernels(): WeightKernels {
+  const mode = process.env.GLEKIT_KERNELS ?? 'auto';
+  const numerics = currentNumerics();
+  const key = `${mode}/${numerics}`;
+  const cached = defaultCache.get(key);
+  if (cached !== undefined) return cached;
+  const products = productKernels(mode, numerics);
+  const dynamics = numerics === 'fast' && products.name === 'native' ? nativeDynamics(nativeAddon()) : null;
+  const chosen: WeightKernels = { ...products, numerics, dynamics };
+  defaultCache.set(key, chosen);
   return chosen;
+}
+
+/**
+ * What computes a run's numbers, as results and run identities record it: the product
+ * kernels' name, plus '+dynamics' when the per-neuron dynamics are native (fast mode).
+ * So 'native' is the exact mode's path (and that of every result recorded before the
+ * native dynamics existed), 'native+dynamics' the fast mode's, 'portable' the portable
+ * mode's.
+ */
+export function kernelsLabel(kernels: WeightKernels): string {
+  return kernels.dynamics ? `${kernels.name}+dynamics` : kernels.name;
+}
+
+/** The numerics mode that computes as a kernelsLabel() says ('native' and 'typescript': exact). */
+export function numericsOfLabel(label: string): Numerics {
+  if (label.endsWith('+dynamics')) return 'fast';
+  return label.startsWith('portable') ? 'portable' : 'exact';
 }
 
 /**

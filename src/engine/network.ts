@@ -7,6 +7,7 @@
  * allocated when the batch size is set; a step allocates nothing.
  */
 import { applyActivation, type ActivationName } from './activations.js';
+import { activationCode, type NativeDynamics } from './dynamics.js';
 import { typescriptKernels, type FloatArray, type WeightKernels } from './kernels.js';
 import type { Dtype, LayerParameters, LearningSetup, LossName, NetworkSpec, StepMode } from './types.js';
 
@@ -55,6 +56,8 @@ export class LayerState {
   readonly bias: FloatArray | null;
   readonly tauM: FloatArray;
   readonly tauR: FloatArray;
+  /** phi as the native dynamics take it (activationCode) */
+  readonly phiCode: number;
 
   // state left by the previous step, and the state this step writes
   u!: FloatArray;
@@ -86,6 +89,7 @@ export class LayerState {
 
   constructor(params: LayerParameters, ctor: FloatArrayCtor) {
     this.phi = params.phi;
+    this.phiCode = activationCode(params.phi);
     this.nIn = params.inputSize;
     this.nOut = params.outputSize;
     this.weights = ctor.from(params.weights);
@@ -176,6 +180,14 @@ export interface NetworkOptions {
   batch?: number;
   kernels?: WeightKernels;
   learning?: LearningSetup | null;
+  /**
+   * Native per-neuron dynamics (see dynamics.ts), or null for the TypeScript loops;
+   * when absent, those the kernels carry (kernels.dynamics, set by native.ts in its fast
+   * numerics), else null. When set, the error filter, membrane and rate of layers
+   * without hooks, the bias and tau_m gradients and the optimizer run natively; results
+   * then agree with the TypeScript path to rounding, not bit for bit.
+   */
+  dynamics?: NativeDynamics | null;
 }
 
 export class Network {
@@ -187,6 +199,7 @@ export class Network {
   readonly prospectiveErrors: boolean;
   readonly layers: LayerState[];
   readonly kernels: WeightKernels;
+  readonly dynamics: NativeDynamics | null;
   learning: LearningSetup | null;
   /** number of optimizer updates applied so far (Adam's t) */
   updateCount = 0;
@@ -204,6 +217,7 @@ export class Network {
     this.ctor = arrayCtor(spec.dtype);
     this.layers = spec.layers.map((p) => new LayerState(p, this.ctor));
     this.kernels = options.kernels ?? typescriptKernels;
+    this.dynamics = options.dynamics !== undefined ? options.dynamics : (this.kernels.dynamics ?? null);
     this.learning = options.learning ?? null;
     this.setBatch(options.batch ?? 1);
   }
@@ -261,37 +275,15 @@ export class Network {
       const layer = layers[l];
       const hooks = layer.hooks;
       const nOut = layer.nOut;
-      const n = batch * nOut;
       const below = l === 0 ? x : layers[l - 1].r;
       const bottom = hooks !== null && hooks.input !== undefined ? hooks.input(below) : below;
       const incoming = l === nLayers - 1 ? this.topError : layers[l + 1].eb;
 
-      // error arriving at this layer, scaled by phi' of the previous step
-      const e = layer.error;
-      const rp = layer.rp;
-      for (let k = 0; k < n; k++) e[k] = incoming[k] * rp[k];
-
-      // error filter: low-pass with tau_r, look ahead with tau_m (the swap of the forward path)
-      const v = layer.v,
-        vNext = layer.vNext,
-        pv = layer.prospV;
-      const tauM = layer.tauM,
-        tauR = layer.tauR;
-      if (this.prospectiveErrors) {
-        const dt = this.dt;
-        for (let b = 0, k = 0; b < batch; b++) {
-          for (let j = 0; j < nOut; j++, k++) {
-            const vDot = (e[k] - v[k]) / tauR[j];
-            vNext[k] = v[k] + dt * vDot;
-            pv[k] = v[k] + tauM[j] * vDot;
-          }
-        }
-      } else {
-        for (let k = 0; k < n; k++) {
-          vNext[k] = e[k];
-          pv[k] = e[k];
-        }
-      }
+      // error arriving at this layer, scaled by phi' of the previous step, then filtered:
+      // low-pass with tau_r, look ahead with tau_m (the swap of the forward path)
+      const native = hooks === null ? this.dynamics : null;
+      if (native !== null) this.nativeFilter(native, layer, incoming, batch);
+      else this.filterError(layer, incoming, batch);
 
       // drive with this step's (pre-update) weights; errors sent down with the same weights
       const ebOut = l > 0 ? layer.ebNext : null;
@@ -299,38 +291,16 @@ export class Network {
       const fusedHere = fused && !ownDrive;
       if (fusedHere) {
         const lr = learning.lr * (learning.lrFactors[l] ?? 1);
-        this.kernels.fusedSgd(layer.weights, layer.bias, bottom, pv, layer.drive, ebOut, batch, nOut, layer.nIn, lr / batch);
+        this.kernels.fusedSgd(layer.weights, layer.bias, bottom, layer.prospV, layer.drive, ebOut, batch, nOut, layer.nIn, lr / batch);
       } else {
         if (ownDrive) hooks.drive!(layer.weights, layer.bias, bottom, layer.drive, batch);
         else this.kernels.drive(layer.weights, layer.bias, bottom, layer.drive, batch, nOut, layer.nIn);
-        if (ebOut !== null) this.kernels.errorDown(layer.weights, pv, ebOut, batch, nOut, layer.nIn);
+        if (ebOut !== null) this.kernels.errorDown(layer.weights, layer.prospV, ebOut, batch, nOut, layer.nIn);
       }
 
-      // membrane: low-pass with tau_m, look ahead with tau_r
-      const s = layer.drive,
-        u = layer.u,
-        uNext = layer.uNext,
-        pu = layer.prospU,
-        uDot = layer.uDot;
-      const gamma = this.gamma,
-        dt = this.dt;
-      for (let b = 0, k = 0; b < batch; b++) {
-        for (let j = 0; j < nOut; j++, k++) {
-          const du = (s[k] + gamma * pv[k] - u[k]) / tauM[j];
-          uDot[k] = du;
-          uNext[k] = u[k] + dt * du;
-          pu[k] = u[k] + tauR[j] * du;
-        }
-      }
-
-      if (hooks === null) {
-        applyActivation(layer.phi, pu, layer.rNext, layer.rpNext, n);
-      } else {
-        hooks.membrane?.(layer, n);
-        if (hooks.activation !== undefined) hooks.activation(pu, layer.rNext, layer.rpNext, n);
-        else applyActivation(layer.phi, pu, layer.rNext, layer.rpNext, n);
-        hooks.rate?.(layer, n);
-      }
+      // membrane: low-pass with tau_m, look ahead with tau_r; then the rate
+      if (native !== null) this.nativeMembrane(native, layer, batch);
+      else this.membraneAndRate(layer, hooks, batch);
 
       if (mode !== 'none') {
         this.computeLocalGradients(layer, bottom, !fusedHere);
@@ -339,6 +309,81 @@ export class Network {
     }
 
     for (let l = 0; l < nLayers; l++) layers[l].swap();
+  }
+
+  /** e = incoming * rp, then the error filter: vNext and prospV (docs/dynamics.md, steps 2 and 3). */
+  private filterError(layer: LayerState, incoming: FloatArray, batch: number): void {
+    const nOut = layer.nOut;
+    const n = batch * nOut;
+    const e = layer.error;
+    const rp = layer.rp;
+    for (let k = 0; k < n; k++) e[k] = incoming[k] * rp[k];
+
+    const v = layer.v,
+      vNext = layer.vNext,
+      pv = layer.prospV;
+    const tauM = layer.tauM,
+      tauR = layer.tauR;
+    if (this.prospectiveErrors) {
+      const dt = this.dt;
+      for (let b = 0, k = 0; b < batch; b++) {
+        for (let j = 0; j < nOut; j++, k++) {
+          const vDot = (e[k] - v[k]) / tauR[j];
+          vNext[k] = v[k] + dt * vDot;
+          pv[k] = v[k] + tauM[j] * vDot;
+        }
+      }
+    } else {
+      for (let k = 0; k < n; k++) {
+        vNext[k] = e[k];
+        pv[k] = e[k];
+      }
+    }
+  }
+
+  /** The membrane and the rate (docs/dynamics.md, steps 5 and 6), in TypeScript, with the layer's hooks. */
+  private membraneAndRate(layer: LayerState, hooks: LayerHooks | null, batch: number): void {
+    const nOut = layer.nOut;
+    const n = batch * nOut;
+    const s = layer.drive,
+      pv = layer.prospV,
+      u = layer.u,
+      uNext = layer.uNext,
+      pu = layer.prospU,
+      uDot = layer.uDot;
+    const tauM = layer.tauM,
+      tauR = layer.tauR;
+    const gamma = this.gamma,
+      dt = this.dt;
+    for (let b = 0, k = 0; b < batch; b++) {
+      for (let j = 0; j < nOut; j++, k++) {
+        const du = (s[k] + gamma * pv[k] - u[k]) / tauM[j];
+        uDot[k] = du;
+        uNext[k] = u[k] + dt * du;
+        pu[k] = u[k] + tauR[j] * du;
+      }
+    }
+
+    if (hooks === null) {
+      applyActivation(layer.phi, pu, layer.rNext, layer.rpNext, n);
+    } else {
+      hooks.membrane?.(layer, n);
+      if (hooks.activation !== undefined) hooks.activation(pu, layer.rNext, layer.rpNext, n);
+      else applyActivation(layer.phi, pu, layer.rNext, layer.rpNext, n);
+      hooks.rate?.(layer, n);
+    }
+  }
+
+  /** Steps 2 and 3 natively, for a layer without hooks. */
+  private nativeFilter(native: NativeDynamics, layer: LayerState, incoming: FloatArray, batch: number): void {
+    const L = layer;
+    native.errorFilter(incoming, L.rp, L.v, L.tauM, L.tauR, L.error, L.vNext, L.prospV, batch, L.nOut, this.dt, this.prospectiveErrors);
+  }
+
+  /** Steps 5 and 6 natively, for a layer without hooks. */
+  private nativeMembrane(native: NativeDynamics, layer: LayerState, batch: number): void {
+    const L = layer;
+    native.membrane(L.drive, L.prospV, L.u, L.tauM, L.tauR, L.uDot, L.uNext, L.prospU, L.rNext, L.rpNext, batch, L.nOut, this.dt, this.gamma, L.phiCode);
   }
 
   /**
@@ -389,6 +434,10 @@ export class Network {
     const gb = layer.gradBias;
     const gTau = layer.gradTauM;
     const uDot = layer.uDot;
+    if (this.dynamics !== null) {
+      this.dynamics.localGradients(pv, uDot, gb, gTau, batch, nOut);
+      return;
+    }
     for (let j = 0; j < nOut; j++) {
       let sumPv = 0;
       let sumTau = 0;
@@ -416,8 +465,14 @@ export class Network {
     }
     if (learning.tauMin > 0) {
       // as the reference setup does: both time constants are kept above the floor after every update
-      clampBelow(layer.tauM, learning.tauMin);
-      clampBelow(layer.tauR, learning.tauMin);
+      const dyn = this.dynamics;
+      if (dyn !== null) {
+        dyn.clampBelow(layer.tauM, layer.tauM.length, learning.tauMin);
+        dyn.clampBelow(layer.tauR, layer.tauR.length, learning.tauMin);
+      } else {
+        clampBelow(layer.tauM, learning.tauMin);
+        clampBelow(layer.tauR, learning.tauMin);
+      }
     }
   }
 
@@ -425,15 +480,21 @@ export class Network {
   private optimize(param: FloatArray, grad: FloatArray, memory: FloatArray[], lr: number): void {
     const learning = this.learning!;
     const n = param.length;
+    const dyn = this.dynamics;
     if (learning.optimizer === 'sgd') {
       if (learning.momentum === 0) {
-        for (let i = 0; i < n; i++) param[i] -= lr * grad[i];
+        if (dyn !== null) dyn.sgd(param, grad, n, lr);
+        else for (let i = 0; i < n; i++) param[i] -= lr * grad[i];
         return;
       }
       const first = memory.length === 0;
       if (first) memory.push(new this.ctor(n));
       const buf = memory[0];
       const mu = learning.momentum;
+      if (dyn !== null) {
+        dyn.sgdMomentum(param, grad, buf, n, lr, mu, first);
+        return;
+      }
       for (let i = 0; i < n; i++) {
         buf[i] = first ? grad[i] : mu * buf[i] + grad[i];
         param[i] -= lr * buf[i];
@@ -450,6 +511,10 @@ export class Network {
     const bias1 = 1 - Math.pow(b1, t);
     const bias2Sqrt = Math.sqrt(1 - Math.pow(b2, t));
     const stepSize = lr / bias1;
+    if (dyn !== null) {
+      dyn.adam(param, grad, m, v, n, b1, b2, eps, stepSize, bias2Sqrt);
+      return;
+    }
     for (let i = 0; i < n; i++) {
       const g = grad[i];
       m[i] = b1 * m[i] + (1 - b1) * g;

@@ -2,7 +2,7 @@
  * One sweep job: (point, chip seed) -> record. Runs the same in a worker thread and
  * inline; everything it needs comes from the JobContext, built once per thread.
  */
-import { defaultKernels } from '../engine/native.js';
+import { defaultKernels, kernelsLabel, numericsOfLabel, setNumerics } from '../engine/native.js';
 import type { WeightKernels } from '../engine/kernels.js';
 import { DEFAULT_LEARNING, type LearningSetup, type NetworkSpec } from '../engine/types.js';
 import { realiseChip, withOverrides, type Architecture, type HwProfile, type Overrides } from '../hw/index.js';
@@ -43,9 +43,13 @@ export function createJobContext(init: JobContextInit): JobContext {
   const data = loadClassificationTask(init.settings.task, init.settings.dataSeed, model.presentation);
   checkModelFitsTask(model, data, init.modelPath);
   const spec = modelToSpec(model);
+  // the mode the sweep was planned with (a worker thread or a cluster task does not share the planner's setting)
+  setNumerics(numericsOfLabel(init.settings.kernels));
   const kernels = defaultKernels();
-  if (kernels.name !== init.settings.kernels) {
-    throw new GlekitError(`this thread has the ${kernels.name} kernels, the sweep runs on ${init.settings.kernels}; results would differ in rounding`);
+  if (kernelsLabel(kernels) !== init.settings.kernels) {
+    throw new GlekitError(
+      `this thread has the ${kernelsLabel(kernels)} kernels, the sweep runs on ${init.settings.kernels}; results would differ in rounding (--numerics chooses)`,
+    );
   }
   return {
     init,

@@ -15,7 +15,7 @@ import { availableParallelism } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import { defaultKernels, kernelThreads, setKernelThreads } from '../engine/native.js';
+import { defaultKernels, kernelsLabel, kernelThreads, setKernelThreads } from '../engine/native.js';
 import { loadProfile, profileHash, realiseChip, withOverrides, type HwProfile, type Overrides } from '../hw/index.js';
 import { canonicalJson } from '../util/canonical-json.js';
 import { loadModel, modelToSpec, type ModelFile } from '../model/model-file.js';
@@ -281,7 +281,7 @@ export function prepareSweep(opts: SweepOptions): PreparedSweep {
     chipLr,
     ...(tauLrFactor !== 1 ? { tauLrFactor } : {}),
     resetState,
-    kernels: defaultKernels().name,
+    kernels: kernelsLabel(defaultKernels()),
   };
   const jobs = planJobs(settings, points, seeds);
   const args: ManifestArgs = { settings, vary: axes.map((a) => ({ names: a.names, values: a.values })), seeds };

@@ -33,7 +33,7 @@ import { writeCurveData, writeCurvePlots } from './curves.js';
 import { runLagLine, LAGLINE_DEFAULTS, type LagLineResult } from './lagline.js';
 import type { EpochRecord } from './plateau.js';
 import { CLASSIFIER_PRESETS, type ClassifierPreset } from './presets.js';
-import { defaultKernels } from '../engine/native.js';
+import { defaultKernels, kernelsLabel } from '../engine/native.js';
 import { machineInfo, type MachineInfo } from '../engine/machine.js';
 
 export interface TrainRequest {
@@ -184,7 +184,7 @@ export async function runClassifierTraining(req: TrainRequest): Promise<TrainSum
   const checkpointPath = join(runDir, 'checkpoint.json');
   const modelPath = req.out ?? join('runs', `${req.task}-seed${req.seed}.model.json`);
   const kernels = defaultKernels();
-  const identity = runIdentity(req, config, kernels.name);
+  const identity = runIdentity(req, config, kernelsLabel(kernels));
   const machine = machineInfo(kernels);
   const resume = chooseStart(req, checkpointPath, identity, config.epochs, note);
   const firstEpoch = resume?.epochsDone ?? 0;
@@ -194,7 +194,7 @@ export async function runClassifierTraining(req: TrainRequest): Promise<TrainSum
   const firstBatch = firstEpoch * batchesPerEpoch;
   const lastEpoch = req.stopAfter === undefined ? config.epochs : Math.min(config.epochs, firstEpoch + req.stopAfter);
   const progress = createProgress(`train ${req.task} seed ${req.seed}`, Math.max(1, (lastEpoch - firstEpoch) * batchesPerEpoch), { quiet: req.quiet });
-  const curveMeta = { task: req.task, seed: req.seed, dataSeed: req.dataSeed, dtype: config.dtype, kernels: kernels.name, machine };
+  const curveMeta = { task: req.task, seed: req.seed, dataSeed: req.dataSeed, dtype: config.dtype, kernels: identity.kernels, machine };
   let info = '';
   let stopped = false;
   let history = resume?.history ?? [];
@@ -233,7 +233,7 @@ export async function runClassifierTraining(req: TrainRequest): Promise<TrainSum
     resumedFromEpoch: firstEpoch,
     runDir: resolve(runDir),
     checkpointPath: resolve(checkpointPath),
-    kernels: kernels.name,
+    kernels: identity.kernels,
     machine,
     dtype: config.dtype,
   };
@@ -259,7 +259,7 @@ export async function runClassifierTraining(req: TrainRequest): Promise<TrainSum
     task: req.task,
     network: modelNetwork(config, outcome.layers),
     presentation: config.presentation,
-    training: { ...config, dataSeed: req.dataSeed, kernels: kernels.name, machine, history: outcome.history },
+    training: { ...config, dataSeed: req.dataSeed, kernels: identity.kernels, machine, history: outcome.history },
     metrics: {
       testAccuracy: test.accuracy,
       ...(validationAccuracy === null ? {} : { validationAccuracy }),
