@@ -12,7 +12,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 
 import { typescriptKernels, type FloatArray, type WeightKernels } from '../src/engine/kernels.js';
 import { portableTypescriptKernels } from '../src/engine/kernels-portable.js';
-import { nativeAddonPath } from '../src/engine/native.js';
+import { nativeAddonPath, sharedKernelJobs } from '../src/engine/native.js';
 import { loadNativePortable, PORTABLE_CHECKSUMS, portableKernelSweep, runPortableCheck } from '../src/engine/portable-check.js';
 import { Rng } from '../src/util/rng.js';
 import { CLI } from './helpers/cli.js';
@@ -37,11 +37,14 @@ describe.skipIf(!addonBuilt)('native portable kernels equal the TypeScript porta
   // The pool cuts products into pieces by the thread count; each output is computed whole
   // by one piece, so the bits must not move. (Without setThreads the addon is single-threaded.)
   it.skipIf(!hasSetThreads)('the same bits on 2 and 3 threads', () => {
+    sharedKernelJobs(); // loads native.ts's view of the addon first: its first load sets the default thread count
     const before = addon!.threads?.() ?? 1;
     try {
       for (const threads of [2, 3]) {
         addon!.setThreads!(threads);
+        const jobsBefore = sharedKernelJobs();
         expect(portableKernelSweep(native.kernels!).differences, `${threads} threads`).toEqual([]);
+        expect(sharedKernelJobs(), `the pool ran pieces on ${threads} threads`).toBeGreaterThan(jobsBefore);
       }
     } finally {
       addon!.setThreads!(before);

@@ -49,7 +49,7 @@ function products(kernels: WeightKernels, ctor: Ctor, batch: number, nOut: numbe
   return bytes([s, eb, gW, s2, eb2, W]);
 }
 
-/** A short SGD-then-Adam training of a 40-100-100-10 network; the bytes of its parameters and outputs. */
+/** A short SGD-then-Adam training of a 40-100-100-10 network at batch 512; the bytes of its parameters and outputs. */
 function training(kernels: WeightKernels, dtype: 'float32' | 'float64'): string {
   const layers = initLayers(
     40,
@@ -62,7 +62,8 @@ function training(kernels: WeightKernels, dtype: 'float32' | 'float64'): string 
     3,
   );
   const spec: NetworkSpec = { dtype, dt: 0.1, gamma: 0, beta: 0.5, loss: 'ce', prospectiveErrors: true, layers };
-  const batch = 64;
+  // large enough that the 100 x 100 layer's products go to the pool (GLE_PARALLEL_MIN_WORK)
+  const batch = 512;
   const net = new Network(spec, { batch, kernels, learning: { ...DEFAULT_LEARNING, lr: 0.05 } });
   const rng = new Rng(11);
   const x = net.newArray(batch * 40).map(() => rng.normal());
@@ -94,7 +95,7 @@ describe.skipIf(native === null)('native products on 1 and 2 threads', () => {
         expect(setKernelThreads(2)).toBe(2);
         const jobsBefore = sharedKernelJobs();
         const two = products(native!, ctor, batch, nOut, nIn);
-        if (batch * nOut * nIn >= 1 << 20) expect(sharedKernelJobs(), `${batch}x${nOut}x${nIn} ran on both threads`).toBeGreaterThan(jobsBefore);
+        if (batch * nOut * nIn >= 1 << 23) expect(sharedKernelJobs(), `${batch}x${nOut}x${nIn} ran on both threads`).toBeGreaterThan(jobsBefore);
         expect(two, `${ctor.name} ${batch}x${nOut}x${nIn}`).toBe(one);
       }
     });

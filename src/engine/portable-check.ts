@@ -133,9 +133,14 @@ export function runPortableCheck(kernels: WeightKernels): PortableChecksums {
   return { float32: runPortableCheckDtype(kernels, 'float32'), float64: runPortableCheckDtype(kernels, 'float64') };
 }
 
-/** [batch, nOut, nIn] of the kernel sweep: awkward fixed shapes, then seeded random ones in 1..70. */
+/**
+ * [batch, nOut, nIn] of the kernel sweep: awkward fixed shapes, one large enough for the
+ * native kernels to cut it across threads (above GLE_PARALLEL_MIN_WORK, 4 M multiply-adds),
+ * then seeded random ones in 1..70.
+ */
 export function sweepShapes(): [number, number, number][] {
   const shapes: [number, number, number][] = [
+    [160, 201, 131],
     [1, 1, 1],
     [1, 2, 17],
     [1, 3, 70],

@@ -87,11 +87,6 @@
 
 /* ------------------------------------------------------ cutting the work ---- */
 
-/* Products smaller than this many multiply-adds run as one task: handing work to another
-   thread costs about a microsecond. */
-#ifndef GLE_PARALLEL_MIN_WORK
-#define GLE_PARALLEL_MIN_WORK 65536u
-#endif
 /* Tasks per thread: a few more than one, so a thread slowed by the machine does not hold
    the others up. */
 #define GLE_TASKS_PER_THREAD 2

@@ -74,9 +74,6 @@
 
 /* Bytes of the B operand panel a piece keeps resident in L2 while its rows stream by. */
 #define PANEL_BYTES (192u * 1024u)
-/* Below this many multiply-adds a product is not worth handing to other threads (a
-   hand-over costs about a microsecond, more on a busy machine). */
-#define MIN_PARALLEL_WORK (1u << 16)
 
 /* Keeps a vector that several multiplies share in a register: otherwise gcc folds its
    load into each multiply as a memory operand, and a tile is bound by loads. */
@@ -98,7 +95,7 @@ static size_t useful_threads(size_t a, size_t b, size_t c) {
   if (threads <= 1) return 1;
   size_t work;
   if (__builtin_mul_overflow(a, b, &work) || __builtin_mul_overflow(work, c, &work)) return threads;
-  return work < MIN_PARALLEL_WORK ? 1 : threads;
+  return work < GLE_PARALLEL_MIN_WORK ? 1 : threads;
 }
 
 /* The tasks on the pool when more than one thread is worth it, else here one after
