@@ -40,6 +40,21 @@ GLE_HIDDEN bool product(napi_env env, const char *fn, size_t a, size_t b, size_t
 GLE_HIDDEN bool check(napi_env env, const char *fn, arg_t *args, int n, size_t batch, size_t nOut, size_t nIn);
 GLE_HIDDEN bool get_args(napi_env env, napi_callback_info info, const char *fn, size_t want, napi_value *argv);
 
+/* The arguments of one call of a product (drive, errorDown, weightGrad, fusedSgd), as
+   every implementation of them takes them: the JS signatures of WeightKernels. */
+typedef struct {
+  size_t batch, nOut, nIn;
+  double scale; /* fusedSgd only */
+  arg_t a[6];   /* the arrays in argument order */
+} product_args_t;
+
+/* Each reads, validates and fetches its product's arguments; false with a JS exception
+   pending when they are wrong. */
+GLE_HIDDEN bool parse_drive(napi_env env, napi_callback_info info, product_args_t *p);
+GLE_HIDDEN bool parse_error_down(napi_env env, napi_callback_info info, product_args_t *p);
+GLE_HIDDEN bool parse_weight_grad(napi_env env, napi_callback_info info, product_args_t *p);
+GLE_HIDDEN bool parse_fused_sgd(napi_env env, napi_callback_info info, product_args_t *p);
+
 /* Registration hooks, one per unit besides kernels.c (which owns the module init): each
    adds its functions to exports and returns false with a JS exception pending on failure.
    Weak, so that the addon still builds while a unit is absent. */

@@ -142,3 +142,73 @@ bool get_args(napi_env env, napi_callback_info info, const char *fn, size_t want
 }
 
 
+
+/* ------------------------------------------- the four products' arguments ---- */
+
+/* argv[at..at+2] as batch, nOut, nIn, and the element counts of W (nOut x nIn), of a
+   batch of inputs (batch x nIn) and of a batch of outputs (batch x nOut). */
+static bool product_dims(napi_env env, const char *fn, napi_value *argv, int at, product_args_t *p, size_t *nW, size_t *nBI,
+                         size_t *nBO) {
+  return get_dim(env, fn, argv[at], "batch", &p->batch) && get_dim(env, fn, argv[at + 1], "nOut", &p->nOut) &&
+         get_dim(env, fn, argv[at + 2], "nIn", &p->nIn) && product(env, fn, p->nOut, p->nIn, nW) &&
+         product(env, fn, p->batch, p->nIn, nBI) && product(env, fn, p->batch, p->nOut, nBO);
+}
+
+/* Fetches and checks p->a[0..n) once their names, values and needs are filled. */
+static bool fetch_all(napi_env env, const char *fn, product_args_t *p, int n) {
+  for (int k = 0; k < n; k++)
+    if (!fetch(env, fn, &p->a[k])) return false;
+  return check(env, fn, p->a, n, p->batch, p->nOut, p->nIn);
+}
+
+bool parse_drive(napi_env env, napi_callback_info info, product_args_t *p) {
+  static const char fn[] = "drive";
+  napi_value argv[7];
+  size_t nW, nBI, nBO;
+  if (!get_args(env, info, fn, 7, argv) || !product_dims(env, fn, argv, 4, p, &nW, &nBI, &nBO)) return false;
+  p->a[0] = (arg_t){.name = "W", .value = argv[0], .need = nW};
+  p->a[1] = (arg_t){.name = "bias", .value = argv[1], .nullable = true, .need = p->nOut};
+  p->a[2] = (arg_t){.name = "x", .value = argv[2], .need = nBI};
+  p->a[3] = (arg_t){.name = "s", .value = argv[3], .output = true, .need = nBO};
+  return fetch_all(env, fn, p, 4);
+}
+
+bool parse_error_down(napi_env env, napi_callback_info info, product_args_t *p) {
+  static const char fn[] = "errorDown";
+  napi_value argv[6];
+  size_t nW, nBI, nBO;
+  if (!get_args(env, info, fn, 6, argv) || !product_dims(env, fn, argv, 3, p, &nW, &nBI, &nBO)) return false;
+  p->a[0] = (arg_t){.name = "W", .value = argv[0], .need = nW};
+  p->a[1] = (arg_t){.name = "pv", .value = argv[1], .need = nBO};
+  p->a[2] = (arg_t){.name = "eb", .value = argv[2], .output = true, .need = nBI};
+  return fetch_all(env, fn, p, 3);
+}
+
+bool parse_weight_grad(napi_env env, napi_callback_info info, product_args_t *p) {
+  static const char fn[] = "weightGrad";
+  napi_value argv[6];
+  size_t nW, nBI, nBO;
+  if (!get_args(env, info, fn, 6, argv) || !product_dims(env, fn, argv, 3, p, &nW, &nBI, &nBO)) return false;
+  p->a[0] = (arg_t){.name = "pv", .value = argv[0], .need = nBO};
+  p->a[1] = (arg_t){.name = "x", .value = argv[1], .need = nBI};
+  p->a[2] = (arg_t){.name = "gW", .value = argv[2], .output = true, .need = nW};
+  return fetch_all(env, fn, p, 3);
+}
+
+bool parse_fused_sgd(napi_env env, napi_callback_info info, product_args_t *p) {
+  static const char fn[] = "fusedSgd";
+  napi_value argv[10];
+  size_t nW, nBI, nBO;
+  if (!get_args(env, info, fn, 10, argv) || !product_dims(env, fn, argv, 6, p, &nW, &nBI, &nBO)) return false;
+  if (napi_get_value_double(env, argv[9], &p->scale) != napi_ok) {
+    throw_type(env, fn, "scale must be a number");
+    return false;
+  }
+  p->a[0] = (arg_t){.name = "W", .value = argv[0], .output = true, .need = nW};
+  p->a[1] = (arg_t){.name = "bias", .value = argv[1], .nullable = true, .need = p->nOut};
+  p->a[2] = (arg_t){.name = "x", .value = argv[2], .need = nBI};
+  p->a[3] = (arg_t){.name = "pv", .value = argv[3], .need = nBO};
+  p->a[4] = (arg_t){.name = "s", .value = argv[4], .output = true, .need = nBO};
+  p->a[5] = (arg_t){.name = "eb", .value = argv[5], .nullable = true, .output = true, .need = nBI};
+  return fetch_all(env, fn, p, 6);
+}

@@ -13,6 +13,7 @@
  * type per call, lengths, and no output overlapping another argument.
  */
 #include "addon.h"
+#include "simd.h"
 
 #if defined(__AVX__) || defined(__AVX512F__) || defined(__SSE2__)
 #include <immintrin.h>
@@ -27,15 +28,6 @@
    DYNAMICS_ABI in src/engine/dynamics.ts. */
 #define GLE_DYNAMICS_ABI 1
 
-#ifndef GLE_VEC_BYTES
-#if defined(__AVX512F__)
-#define GLE_VEC_BYTES 64
-#elif defined(__AVX__)
-#define GLE_VEC_BYTES 32
-#else
-#define GLE_VEC_BYTES 16
-#endif
-#endif
 
 /* The order of ACTIVATIONS in src/engine/activations.ts. */
 enum { PHI_LINEAR, PHI_TANH, PHI_SIGMOID, PHI_HARD_SIGMOID, PHI_RELU, PHI_SOFTPLUS, PHI_COUNT };

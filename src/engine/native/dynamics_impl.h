@@ -74,60 +74,13 @@ static const REAL D(log1p_t)[] = {2.37633392039717951832e-1f, 2.8531942430793442
 
 /* ------------------------------------------------------ vector helpers ---- */
 
-INLINE V D(ld)(const REAL *p) { return *(const UV *)p; }
-INLINE void D(st)(REAL *p, V v) { *(UV *)p = v; }
+#define VEC(name) D(name)
+#include "vec_impl.h"
+#undef VEC
+
 INLINE V D(splat)(REAL x) {
   V v = {0};
   return v + x;
-}
-
-/* The first n (< LANES) values at p, 0 in the other lanes; nothing past p + n is read. */
-INLINE V D(ld_part)(const REAL *p, size_t n) {
-#if defined(__AVX512F__) && VB == 64
-#if REAL_BYTES == 8
-  return (V)_mm512_maskz_loadu_pd((__mmask8)((1u << n) - 1), p);
-#else
-  return (V)_mm512_maskz_loadu_ps((__mmask16)((1u << n) - 1), p);
-#endif
-#elif defined(__AVX512VL__) && VB == 32
-#if REAL_BYTES == 8
-  return (V)_mm256_maskz_loadu_pd((__mmask8)((1u << n) - 1), p);
-#else
-  return (V)_mm256_maskz_loadu_ps((__mmask8)((1u << n) - 1), p);
-#endif
-#elif defined(__AVX__) && VB == 32
-  IV ids;
-  for (size_t k = 0; k < LANES; k++) ids[k] = (IREAL)k;
-  const IV mask = ids < (IREAL)n;
-#if REAL_BYTES == 8
-  return (V)_mm256_maskload_pd(p, (__m256i)mask);
-#else
-  return (V)_mm256_maskload_ps(p, (__m256i)mask);
-#endif
-#else
-  V v = {0};
-  for (size_t k = 0; k < n; k++) v[k] = p[k];
-  return v;
-#endif
-}
-
-/* Stores the first n (< LANES) lanes of v at p; nothing past p + n is written. */
-INLINE void D(st_part)(REAL *p, V v, size_t n) {
-#if defined(__AVX512F__) && VB == 64
-#if REAL_BYTES == 8
-  _mm512_mask_storeu_pd(p, (__mmask8)((1u << n) - 1), (__m512d)v);
-#else
-  _mm512_mask_storeu_ps(p, (__mmask16)((1u << n) - 1), (__m512)v);
-#endif
-#elif defined(__AVX512VL__) && VB == 32
-#if REAL_BYTES == 8
-  _mm256_mask_storeu_pd(p, (__mmask8)((1u << n) - 1), (__m256d)v);
-#else
-  _mm256_mask_storeu_ps(p, (__mmask8)((1u << n) - 1), (__m256)v);
-#endif
-#else
-  for (size_t k = 0; k < n; k++) p[k] = v[k];
-#endif
 }
 
 /* cnt values at p: a whole vector when cnt == LANES (a constant in the main loops, so the
@@ -521,3 +474,4 @@ static void D(clamp_below)(REAL *a, size_t n, REAL min) {
 #undef LN2
 #undef TANH_CLAMP
 #undef OPAQUE
+#undef GLE_LANE_LIST

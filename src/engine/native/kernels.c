@@ -14,9 +14,6 @@
 #define NAPI_VERSION 8
 #include <node_api.h>
 
-#if defined(__AVX__) || defined(__AVX512F__)
-#include <immintrin.h>
-#endif
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -25,20 +22,12 @@
 
 #include "addon.h"
 #include "pool.h"
+#include "simd.h"
 
 /* Bumped whenever the JS-visible calling convention changes, so src/engine/native.ts
    can refuse a stale build instead of calling it wrongly. */
 #define GLE_ADDON_ABI 2
 
-#ifndef GLE_VEC_BYTES
-#if defined(__AVX512F__)
-#define GLE_VEC_BYTES 64
-#elif defined(__AVX__)
-#define GLE_VEC_BYTES 32
-#else
-#define GLE_VEC_BYTES 16
-#endif
-#endif
 
 /* Tile shapes are chosen so accumulators plus operands fit the register file:
    32 vector registers with AVX-512 (and on AArch64), 16 otherwise. A single batch
@@ -128,11 +117,6 @@ static void gle_cut_range(const gle_cut_t *cut, size_t k, size_t *begin, size_t 
   *end = e < cut->n ? e : cut->n;
 }
 
-/* Comma-separated M(0) .. M(n-1), for writing per-lane constant vectors. */
-#define GLE_LANES_2(M) M(0), M(1)
-#define GLE_LANES_4(M) GLE_LANES_2(M), M(2), M(3)
-#define GLE_LANES_8(M) GLE_LANES_4(M), M(4), M(5), M(6), M(7)
-#define GLE_LANES_16(M) GLE_LANES_8(M), M(8), M(9), M(10), M(11), M(12), M(13), M(14), M(15)
 
 #define GLE_CAT_(a, b) a##_##b
 #define GLE_CAT2_(a, b) a##b
@@ -207,114 +191,49 @@ static void gle_cut_range(const gle_cut_t *cut, size_t k, size_t *begin, size_t 
 
 /* drive(W, bias, x, s, batch, nOut, nIn) */
 static napi_value js_drive(napi_env env, napi_callback_info info) {
-  static const char fn[] = "drive";
-  napi_value argv[7];
-  size_t batch, nOut, nIn, nWI, nBI, nBO;
-  if (!get_args(env, info, fn, 7, argv)) return NULL;
-  if (!get_dim(env, fn, argv[4], "batch", &batch) || !get_dim(env, fn, argv[5], "nOut", &nOut) ||
-      !get_dim(env, fn, argv[6], "nIn", &nIn))
-    return NULL;
-  if (!product(env, fn, nOut, nIn, &nWI) || !product(env, fn, batch, nIn, &nBI) || !product(env, fn, batch, nOut, &nBO))
-    return NULL;
-  arg_t a[4] = {
-      {.name = "W", .value = argv[0], .need = nWI},
-      {.name = "bias", .value = argv[1], .nullable = true, .need = nOut},
-      {.name = "x", .value = argv[2], .need = nBI},
-      {.name = "s", .value = argv[3], .output = true, .need = nBO},
-  };
-  for (int k = 0; k < 4; k++)
-    if (!fetch(env, fn, &a[k])) return NULL;
-  if (!check(env, fn, a, 4, batch, nOut, nIn)) return NULL;
+  product_args_t p;
+  if (!parse_drive(env, info, &p)) return NULL;
+  const arg_t *a = p.a;
   if (IS_F64(a[0]))
-    drive_f64(a[0].data, a[1].data, a[2].data, a[3].data, batch, nOut, nIn);
+    drive_f64(a[0].data, a[1].data, a[2].data, a[3].data, p.batch, p.nOut, p.nIn);
   else
-    drive_f32(a[0].data, a[1].data, a[2].data, a[3].data, batch, nOut, nIn);
+    drive_f32(a[0].data, a[1].data, a[2].data, a[3].data, p.batch, p.nOut, p.nIn);
   return NULL;
 }
 
 /* errorDown(W, pv, eb, batch, nOut, nIn) */
 static napi_value js_error_down(napi_env env, napi_callback_info info) {
-  static const char fn[] = "errorDown";
-  napi_value argv[6];
-  size_t batch, nOut, nIn, nWI, nBI, nBO;
-  if (!get_args(env, info, fn, 6, argv)) return NULL;
-  if (!get_dim(env, fn, argv[3], "batch", &batch) || !get_dim(env, fn, argv[4], "nOut", &nOut) ||
-      !get_dim(env, fn, argv[5], "nIn", &nIn))
-    return NULL;
-  if (!product(env, fn, nOut, nIn, &nWI) || !product(env, fn, batch, nIn, &nBI) || !product(env, fn, batch, nOut, &nBO))
-    return NULL;
-  arg_t a[3] = {
-      {.name = "W", .value = argv[0], .need = nWI},
-      {.name = "pv", .value = argv[1], .need = nBO},
-      {.name = "eb", .value = argv[2], .output = true, .need = nBI},
-  };
-  for (int k = 0; k < 3; k++)
-    if (!fetch(env, fn, &a[k])) return NULL;
-  if (!check(env, fn, a, 3, batch, nOut, nIn)) return NULL;
+  product_args_t p;
+  if (!parse_error_down(env, info, &p)) return NULL;
+  const arg_t *a = p.a;
   if (IS_F64(a[0]))
-    error_down_f64(a[0].data, a[1].data, a[2].data, batch, nOut, nIn);
+    error_down_f64(a[0].data, a[1].data, a[2].data, p.batch, p.nOut, p.nIn);
   else
-    error_down_f32(a[0].data, a[1].data, a[2].data, batch, nOut, nIn);
+    error_down_f32(a[0].data, a[1].data, a[2].data, p.batch, p.nOut, p.nIn);
   return NULL;
 }
 
 /* weightGrad(pv, x, gW, batch, nOut, nIn) */
 static napi_value js_weight_grad(napi_env env, napi_callback_info info) {
-  static const char fn[] = "weightGrad";
-  napi_value argv[6];
-  size_t batch, nOut, nIn, nWI, nBI, nBO;
-  if (!get_args(env, info, fn, 6, argv)) return NULL;
-  if (!get_dim(env, fn, argv[3], "batch", &batch) || !get_dim(env, fn, argv[4], "nOut", &nOut) ||
-      !get_dim(env, fn, argv[5], "nIn", &nIn))
-    return NULL;
-  if (!product(env, fn, nOut, nIn, &nWI) || !product(env, fn, batch, nIn, &nBI) || !product(env, fn, batch, nOut, &nBO))
-    return NULL;
-  arg_t a[3] = {
-      {.name = "pv", .value = argv[0], .need = nBO},
-      {.name = "x", .value = argv[1], .need = nBI},
-      {.name = "gW", .value = argv[2], .output = true, .need = nWI},
-  };
-  for (int k = 0; k < 3; k++)
-    if (!fetch(env, fn, &a[k])) return NULL;
-  if (!check(env, fn, a, 3, batch, nOut, nIn)) return NULL;
+  product_args_t p;
+  if (!parse_weight_grad(env, info, &p)) return NULL;
+  const arg_t *a = p.a;
   if (IS_F64(a[0]))
-    weight_grad_f64(a[0].data, a[1].data, a[2].data, batch, nOut, nIn);
+    weight_grad_f64(a[0].data, a[1].data, a[2].data, p.batch, p.nOut, p.nIn);
   else
-    weight_grad_f32(a[0].data, a[1].data, a[2].data, batch, nOut, nIn);
+    weight_grad_f32(a[0].data, a[1].data, a[2].data, p.batch, p.nOut, p.nIn);
   return NULL;
 }
 
 /* fusedSgd(W, bias, x, pv, s, eb, batch, nOut, nIn, scale) */
 static napi_value js_fused_sgd(napi_env env, napi_callback_info info) {
-  static const char fn[] = "fusedSgd";
-  napi_value argv[10];
-  size_t batch, nOut, nIn, nWI, nBI, nBO;
-  double scale;
-  if (!get_args(env, info, fn, 10, argv)) return NULL;
-  if (!get_dim(env, fn, argv[6], "batch", &batch) || !get_dim(env, fn, argv[7], "nOut", &nOut) ||
-      !get_dim(env, fn, argv[8], "nIn", &nIn))
-    return NULL;
-  if (napi_get_value_double(env, argv[9], &scale) != napi_ok) {
-    throw_type(env, fn, "scale must be a number");
-    return NULL;
-  }
-  if (!product(env, fn, nOut, nIn, &nWI) || !product(env, fn, batch, nIn, &nBI) || !product(env, fn, batch, nOut, &nBO))
-    return NULL;
-  arg_t a[6] = {
-      {.name = "W", .value = argv[0], .output = true, .need = nWI},
-      {.name = "bias", .value = argv[1], .nullable = true, .need = nOut},
-      {.name = "x", .value = argv[2], .need = nBI},
-      {.name = "pv", .value = argv[3], .need = nBO},
-      {.name = "s", .value = argv[4], .output = true, .need = nBO},
-      {.name = "eb", .value = argv[5], .nullable = true, .output = true, .need = nBI},
-  };
-  for (int k = 0; k < 6; k++)
-    if (!fetch(env, fn, &a[k])) return NULL;
-  if (!check(env, fn, a, 6, batch, nOut, nIn)) return NULL;
+  product_args_t p;
+  if (!parse_fused_sgd(env, info, &p)) return NULL;
+  const arg_t *a = p.a;
   if (IS_F64(a[0]))
-    fused_sgd_f64(a[0].data, a[1].data, a[2].data, a[3].data, a[4].data, a[5].data, batch, nOut, nIn, scale);
+    fused_sgd_f64(a[0].data, a[1].data, a[2].data, a[3].data, a[4].data, a[5].data, p.batch, p.nOut, p.nIn, p.scale);
   else
-    fused_sgd_f32(a[0].data, a[1].data, a[2].data, a[3].data, a[4].data, a[5].data, batch, nOut, nIn, (float)scale);
+    fused_sgd_f32(a[0].data, a[1].data, a[2].data, a[3].data, a[4].data, a[5].data, p.batch, p.nOut, p.nIn, (float)p.scale);
   return NULL;
 }
 

@@ -14,22 +14,10 @@
  * row is memory bound and makes a single pass over W instead (sgd1_rows).
  *
  * Rows whose length is not a multiple of the vector width end in a partial vector,
- * read and written with masked loads and stores (ld_part / st_part) that leave memory
- * past the row alone. Lanes past the end load as zero, which adds nothing to sums.
+ * read and written with the masked loads and stores of vec_impl.h.
  */
 
 #define LANES ((size_t)(VB / sizeof(REAL)))
-#if VB / REAL_BYTES == 2
-#define GLE_LANE_LIST(M) GLE_LANES_2(M)
-#elif VB / REAL_BYTES == 4
-#define GLE_LANE_LIST(M) GLE_LANES_4(M)
-#elif VB / REAL_BYTES == 8
-#define GLE_LANE_LIST(M) GLE_LANES_8(M)
-#elif VB / REAL_BYTES == 16
-#define GLE_LANE_LIST(M) GLE_LANES_16(M)
-#else
-#error "unsupported vector width"
-#endif
 
 typedef REAL K(vec) __attribute__((vector_size(VB)));
 typedef REAL K(uvec) __attribute__((vector_size(VB), aligned(sizeof(REAL)), may_alias));
@@ -38,63 +26,11 @@ typedef IREAL K(ivec) __attribute__((vector_size(VB)));
 #define UV K(uvec)
 #define IV K(ivec)
 
-static inline __attribute__((always_inline)) V K(ld)(const REAL *p) { return *(const UV *)p; }
-static inline __attribute__((always_inline)) void K(st)(REAL *p, V v) { *(UV *)p = v; }
+#define VEC(name) K(name)
+#include "vec_impl.h"
+#undef VEC
+
 static inline __attribute__((always_inline)) V K(zero)(void) { V z = {0}; return z; }
-
-/* The first n (< LANES) values at p, zero in the other lanes; nothing past p + n is read.
-   With these, rows shorter than one vector need no separate scalar code, and no lane
-   is ever computed twice (as with a last vector that overlaps the previous one), so
-   in-place updates of W and eb need no blending. */
-static inline __attribute__((always_inline)) V K(ld_part)(const REAL *p, size_t n) {
-#if defined(__AVX512F__) && VB == 64
-#if REAL_BYTES == 8
-  return (V)_mm512_maskz_loadu_pd((__mmask8)((1u << n) - 1), p);
-#else
-  return (V)_mm512_maskz_loadu_ps((__mmask16)((1u << n) - 1), p);
-#endif
-#elif defined(__AVX512VL__) && VB == 32
-#if REAL_BYTES == 8
-  return (V)_mm256_maskz_loadu_pd((__mmask8)((1u << n) - 1), p);
-#else
-  return (V)_mm256_maskz_loadu_ps((__mmask8)((1u << n) - 1), p);
-#endif
-#elif defined(__AVX__) && VB == 32
-#define LANE_ID(k) ((IREAL)(k))
-  const IV ids = {GLE_LANE_LIST(LANE_ID)};
-#undef LANE_ID
-  const IV mask = ids < (IREAL)n;
-#if REAL_BYTES == 8
-  return (V)_mm256_maskload_pd(p, (__m256i)mask);
-#else
-  return (V)_mm256_maskload_ps(p, (__m256i)mask);
-#endif
-#else
-  V v = K(zero)();
-  for (size_t k = 0; k < n; k++) v[k] = p[k];
-  return v;
-#endif
-}
-
-/* Stores the first n (< LANES) lanes of v at p; nothing past p + n is written. */
-static inline __attribute__((always_inline)) void K(st_part)(REAL *p, V v, size_t n) {
-#if defined(__AVX512F__) && VB == 64
-#if REAL_BYTES == 8
-  _mm512_mask_storeu_pd(p, (__mmask8)((1u << n) - 1), (__m512d)v);
-#else
-  _mm512_mask_storeu_ps(p, (__mmask16)((1u << n) - 1), (__m512)v);
-#endif
-#elif defined(__AVX512VL__) && VB == 32
-#if REAL_BYTES == 8
-  _mm256_mask_storeu_pd(p, (__mmask8)((1u << n) - 1), (__m256d)v);
-#else
-  _mm256_mask_storeu_ps(p, (__mmask8)((1u << n) - 1), (__m256)v);
-#endif
-#else
-  /* AVX masked stores are microcoded and slow on AMD; a tail store happens once per tile. */
-  for (size_t k = 0; k < n; k++) p[k] = v[k];
-#endif
-}
 
 /* Pins a value that several FMAs share in a register. Without this gcc folds the load
    into every FMA as a memory operand, so a tile issues one load per FMA and becomes

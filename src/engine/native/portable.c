@@ -200,126 +200,74 @@ static void *scratch(napi_env env, const char *fn, size_t elems, size_t size) {
 
 /* drive(W, bias, x, s, batch, nOut, nIn) */
 static napi_value js_drive(napi_env env, napi_callback_info info) {
-  static const char fn[] = "drive";
-  napi_value argv[7];
-  size_t batch, nOut, nIn, nWI, nBI, nBO;
-  if (!get_args(env, info, fn, 7, argv)) return NULL;
-  if (!get_dim(env, fn, argv[4], "batch", &batch) || !get_dim(env, fn, argv[5], "nOut", &nOut) || !get_dim(env, fn, argv[6], "nIn", &nIn)) return NULL;
-  if (!product(env, fn, nOut, nIn, &nWI) || !product(env, fn, batch, nIn, &nBI) || !product(env, fn, batch, nOut, &nBO)) return NULL;
-  arg_t a[4] = {
-      {.name = "W", .value = argv[0], .need = nWI},
-      {.name = "bias", .value = argv[1], .nullable = true, .need = nOut},
-      {.name = "x", .value = argv[2], .need = nBI},
-      {.name = "s", .value = argv[3], .output = true, .need = nBO},
-  };
-  for (int k = 0; k < 4; k++)
-    if (!fetch(env, fn, &a[k])) return NULL;
-  if (!check(env, fn, a, 4, batch, nOut, nIn)) return NULL;
+  product_args_t p;
+  if (!parse_drive(env, info, &p)) return NULL;
+  const arg_t *a = p.a;
   drive_plan_t plan;
   if (IS_F64(a[0])) {
-    double *wt = scratch(env, fn, drive_plan_f64(batch, nOut, nIn, &plan), sizeof(double));
+    double *wt = scratch(env, "drive", drive_plan_f64(p.batch, p.nOut, p.nIn, &plan), sizeof(double));
     if (!wt) return NULL;
-    drive_f64(a[0].data, a[1].data, a[2].data, a[3].data, batch, nOut, nIn, wt, &plan);
+    drive_f64(a[0].data, a[1].data, a[2].data, a[3].data, p.batch, p.nOut, p.nIn, wt, &plan);
   } else {
-    float *wt = scratch(env, fn, drive_plan_f32(batch, nOut, nIn, &plan), sizeof(float));
+    float *wt = scratch(env, "drive", drive_plan_f32(p.batch, p.nOut, p.nIn, &plan), sizeof(float));
     if (!wt) return NULL;
-    drive_f32(a[0].data, a[1].data, a[2].data, a[3].data, batch, nOut, nIn, wt, &plan);
+    drive_f32(a[0].data, a[1].data, a[2].data, a[3].data, p.batch, p.nOut, p.nIn, wt, &plan);
   }
   return NULL;
 }
 
 /* errorDown(W, pv, eb, batch, nOut, nIn) */
 static napi_value js_error_down(napi_env env, napi_callback_info info) {
-  static const char fn[] = "errorDown";
-  napi_value argv[6];
-  size_t batch, nOut, nIn, nWI, nBI, nBO;
-  if (!get_args(env, info, fn, 6, argv)) return NULL;
-  if (!get_dim(env, fn, argv[3], "batch", &batch) || !get_dim(env, fn, argv[4], "nOut", &nOut) || !get_dim(env, fn, argv[5], "nIn", &nIn)) return NULL;
-  if (!product(env, fn, nOut, nIn, &nWI) || !product(env, fn, batch, nIn, &nBI) || !product(env, fn, batch, nOut, &nBO)) return NULL;
-  arg_t a[3] = {
-      {.name = "W", .value = argv[0], .need = nWI},
-      {.name = "pv", .value = argv[1], .need = nBO},
-      {.name = "eb", .value = argv[2], .output = true, .need = nBI},
-  };
-  for (int k = 0; k < 3; k++)
-    if (!fetch(env, fn, &a[k])) return NULL;
-  if (!check(env, fn, a, 3, batch, nOut, nIn)) return NULL;
+  product_args_t p;
+  if (!parse_error_down(env, info, &p)) return NULL;
+  const arg_t *a = p.a;
   if (IS_F64(a[0])) {
-    double *sc = scratch(env, fn, error_down_scratch_f64(nOut, nIn), sizeof(double));
+    double *sc = scratch(env, "errorDown", error_down_scratch_f64(p.nOut, p.nIn), sizeof(double));
     if (!sc) return NULL;
-    error_down_f64(a[0].data, a[1].data, a[2].data, batch, nOut, nIn, sc);
+    error_down_f64(a[0].data, a[1].data, a[2].data, p.batch, p.nOut, p.nIn, sc);
   } else {
-    float *sc = scratch(env, fn, error_down_scratch_f32(nOut, nIn), sizeof(float));
+    float *sc = scratch(env, "errorDown", error_down_scratch_f32(p.nOut, p.nIn), sizeof(float));
     if (!sc) return NULL;
-    error_down_f32(a[0].data, a[1].data, a[2].data, batch, nOut, nIn, sc);
+    error_down_f32(a[0].data, a[1].data, a[2].data, p.batch, p.nOut, p.nIn, sc);
   }
   return NULL;
 }
 
 /* weightGrad(pv, x, gW, batch, nOut, nIn) */
 static napi_value js_weight_grad(napi_env env, napi_callback_info info) {
-  static const char fn[] = "weightGrad";
-  napi_value argv[6];
-  size_t batch, nOut, nIn, nWI, nBI, nBO;
-  if (!get_args(env, info, fn, 6, argv)) return NULL;
-  if (!get_dim(env, fn, argv[3], "batch", &batch) || !get_dim(env, fn, argv[4], "nOut", &nOut) || !get_dim(env, fn, argv[5], "nIn", &nIn)) return NULL;
-  if (!product(env, fn, nOut, nIn, &nWI) || !product(env, fn, batch, nIn, &nBI) || !product(env, fn, batch, nOut, &nBO)) return NULL;
-  arg_t a[3] = {
-      {.name = "pv", .value = argv[0], .need = nBO},
-      {.name = "x", .value = argv[1], .need = nBI},
-      {.name = "gW", .value = argv[2], .output = true, .need = nWI},
-  };
-  for (int k = 0; k < 3; k++)
-    if (!fetch(env, fn, &a[k])) return NULL;
-  if (!check(env, fn, a, 3, batch, nOut, nIn)) return NULL;
+  product_args_t p;
+  if (!parse_weight_grad(env, info, &p)) return NULL;
+  const arg_t *a = p.a;
   /* c = round(-1 / batch): the quotient in double, then rounded once more for float32
      (a double rounding that is exact for a quotient, as Math.fround(-1 / batch) is) */
-  const double c = -1.0 / (double)batch;
+  const double c = -1.0 / (double)p.batch;
   if (IS_F64(a[0])) {
-    double *sc = scratch(env, fn, outer_scratch_f64(batch, nIn), sizeof(double));
+    double *sc = scratch(env, "weightGrad", outer_scratch_f64(p.batch, p.nIn), sizeof(double));
     if (!sc) return NULL;
-    outer_f64(EPI_SCALE, a[0].data, a[1].data, a[2].data, batch, nOut, nIn, c, sc);
+    outer_f64(EPI_SCALE, a[0].data, a[1].data, a[2].data, p.batch, p.nOut, p.nIn, c, sc);
   } else {
-    float *sc = scratch(env, fn, outer_scratch_f32(batch, nIn), sizeof(float));
+    float *sc = scratch(env, "weightGrad", outer_scratch_f32(p.batch, p.nIn), sizeof(float));
     if (!sc) return NULL;
-    outer_f32(EPI_SCALE, a[0].data, a[1].data, a[2].data, batch, nOut, nIn, (float)c, sc);
+    outer_f32(EPI_SCALE, a[0].data, a[1].data, a[2].data, p.batch, p.nOut, p.nIn, (float)c, sc);
   }
   return NULL;
 }
 
 /* fusedSgd(W, bias, x, pv, s, eb, batch, nOut, nIn, scale) */
 static napi_value js_fused_sgd(napi_env env, napi_callback_info info) {
-  static const char fn[] = "fusedSgd";
-  napi_value argv[10];
-  size_t batch, nOut, nIn, nWI, nBI, nBO;
-  double scale;
-  if (!get_args(env, info, fn, 10, argv)) return NULL;
-  if (!get_dim(env, fn, argv[6], "batch", &batch) || !get_dim(env, fn, argv[7], "nOut", &nOut) || !get_dim(env, fn, argv[8], "nIn", &nIn)) return NULL;
-  if (napi_get_value_double(env, argv[9], &scale) != napi_ok) {
-    throw_type(env, fn, "scale must be a number");
-    return NULL;
-  }
-  if (!product(env, fn, nOut, nIn, &nWI) || !product(env, fn, batch, nIn, &nBI) || !product(env, fn, batch, nOut, &nBO)) return NULL;
-  arg_t a[6] = {
-      {.name = "W", .value = argv[0], .output = true, .need = nWI},
-      {.name = "bias", .value = argv[1], .nullable = true, .need = nOut},
-      {.name = "x", .value = argv[2], .need = nBI},
-      {.name = "pv", .value = argv[3], .need = nBO},
-      {.name = "s", .value = argv[4], .output = true, .need = nBO},
-      {.name = "eb", .value = argv[5], .nullable = true, .output = true, .need = nBI},
-  };
-  for (int k = 0; k < 6; k++)
-    if (!fetch(env, fn, &a[k])) return NULL;
-  if (!check(env, fn, a, 6, batch, nOut, nIn)) return NULL;
+  product_args_t p;
+  if (!parse_fused_sgd(env, info, &p)) return NULL;
+  const arg_t *a = p.a;
   drive_plan_t plan;
   if (IS_F64(a[0])) {
-    double *sc = scratch(env, fn, fused_sgd_scratch_f64(batch, nOut, nIn, &plan), sizeof(double));
+    double *sc = scratch(env, "fusedSgd", fused_sgd_scratch_f64(p.batch, p.nOut, p.nIn, &plan), sizeof(double));
     if (!sc) return NULL;
-    fused_sgd_f64(a[0].data, a[1].data, a[2].data, a[3].data, a[4].data, a[5].data, batch, nOut, nIn, scale, sc, &plan);
+    fused_sgd_f64(a[0].data, a[1].data, a[2].data, a[3].data, a[4].data, a[5].data, p.batch, p.nOut, p.nIn, p.scale, sc, &plan);
   } else {
-    float *sc = scratch(env, fn, fused_sgd_scratch_f32(batch, nOut, nIn, &plan), sizeof(float));
+    float *sc = scratch(env, "fusedSgd", fused_sgd_scratch_f32(p.batch, p.nOut, p.nIn, &plan), sizeof(float));
     if (!sc) return NULL;
-    fused_sgd_f32(a[0].data, a[1].data, a[2].data, a[3].data, a[4].data, a[5].data, batch, nOut, nIn, (float)scale, sc, &plan);
+    fused_sgd_f32(a[0].data, a[1].data, a[2].data, a[3].data, a[4].data, a[5].data, p.batch, p.nOut, p.nIn, (float)p.scale,
+                  sc, &plan);
   }
   return NULL;
 }
