@@ -26,7 +26,7 @@
  * operation (53 >= 2 * 24 + 2 bits), so Math.fround(acc + Math.fround(a * b)) is
  * exactly a float32 multiply then a float32 add.
  */
-import type { FloatArray, WeightKernels } from './kernels.js';
+import { typescriptKernels, type FloatArray, type WeightKernels } from './kernels.js';
 
 const fround = Math.fround;
 
@@ -50,18 +50,11 @@ function drive32(W: FloatArray, bias: FloatArray | null, x: FloatArray, s: Float
   }
 }
 
-function drive64(W: FloatArray, bias: FloatArray | null, x: FloatArray, s: FloatArray, batch: number, nOut: number, nIn: number): void {
-  for (let b = 0; b < batch; b++) {
-    const xOff = b * nIn;
-    const sOff = b * nOut;
-    for (let o = 0; o < nOut; o++) {
-      const wOff = o * nIn;
-      let acc = 0;
-      for (let i = 0; i < nIn; i++) acc = acc + W[wOff + i] * x[xOff + i];
-      s[sOff + o] = bias === null ? acc : acc + bias[o];
-    }
-  }
-}
+/**
+ * In float64 the TypeScript kernels' drive already is the portable order (a sum from +0
+ * in index order, each operation rounded to double, then the bias), so it serves here.
+ */
+const drive64 = typescriptKernels.drive;
 
 /** eb rows accumulate in place, o in order: eb itself holds each partial sum, already rounded to the dtype. */
 function errorDown32(W: FloatArray, pv: FloatArray, eb: FloatArray, batch: number, nOut: number, nIn: number): void {
