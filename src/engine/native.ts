@@ -117,7 +117,8 @@ export function kernelThreads(): number {
   return addon === null ? 1 : addon.threads();
 }
 
-function nativeAddon(): NativeAddon | null {
+/** The loaded addon itself (every unit's exports: products, dynamics, portable), or null (see nativeKernelsFailure). */
+export function nativeAddon(): NativeAddon | null {
   nativeState ??= load();
   return nativeState.addon;
 }

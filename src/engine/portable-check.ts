@@ -16,13 +16,11 @@
  * with it: record new ones with `glekit check-portable --json` and say why in the commit.
  */
 import { createHash } from 'node:crypto';
-import { existsSync } from 'node:fs';
-import { createRequire } from 'node:module';
 
 import { Rng } from '../util/rng.js';
 import type { FloatArray, WeightKernels } from './kernels.js';
 import { nativePortableKernels, portableTypescriptKernels } from './kernels-portable.js';
-import { nativeAddonPath } from './native.js';
+import { nativeAddon, nativeAddonPath, nativeKernelsFailure } from './native.js';
 import { Network } from './network.js';
 import { DEFAULT_LEARNING, type Dtype, type LayerParameters, type LearningSetup, type NetworkSpec } from './types.js';
 
@@ -268,14 +266,8 @@ export function portableKernelSweep(kernels: WeightKernels, reference: WeightKer
  * caches an addon by its path.)
  */
 export function loadNativePortable(): { addon: Record<string, unknown> | null; kernels: WeightKernels | null; failure: string | null } {
-  const file = nativeAddonPath();
-  if (!existsSync(file)) return { addon: null, kernels: null, failure: `${file} does not exist (run npm run build)` };
-  let addon: Record<string, unknown>;
-  try {
-    addon = createRequire(import.meta.url)(file) as Record<string, unknown>;
-  } catch (err) {
-    return { addon: null, kernels: null, failure: `${file} does not load: ${err instanceof Error ? err.message : String(err)}` };
-  }
+  const addon = nativeAddon() as Record<string, unknown> | null;
+  if (addon === null) return { addon: null, kernels: null, failure: nativeKernelsFailure() };
   const kernels = nativePortableKernels(addon);
-  return { addon, kernels, failure: kernels === null ? `${file} has no portable kernels (rebuild with npm run build)` : null };
+  return { addon, kernels, failure: kernels === null ? `${nativeAddonPath()} has no portable kernels (rebuild with npm run build)` : null };
 }

@@ -55,6 +55,9 @@ GLE_HIDDEN bool parse_error_down(napi_env env, napi_callback_info info, product_
 GLE_HIDDEN bool parse_weight_grad(napi_env env, napi_callback_info info, product_args_t *p);
 GLE_HIDDEN bool parse_fused_sgd(napi_env env, napi_callback_info info, product_args_t *p);
 
+/* exports[name] = a new object with these properties; false with a JS exception pending on failure. */
+GLE_HIDDEN bool export_object(napi_env env, napi_value exports, const char *name, const napi_property_descriptor *props, size_t count);
+
 /* Registration hooks, one per unit besides kernels.c (which owns the module init): each
    adds its functions to exports and returns false with a JS exception pending on failure.
    Weak, so that the addon still builds while a unit is absent. */

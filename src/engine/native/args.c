@@ -212,3 +212,9 @@ bool parse_fused_sgd(napi_env env, napi_callback_info info, product_args_t *p) {
   p->a[5] = (arg_t){.name = "eb", .value = argv[5], .nullable = true, .output = true, .need = nBI};
   return fetch_all(env, fn, p, 6);
 }
+
+bool export_object(napi_env env, napi_value exports, const char *name, const napi_property_descriptor *props, size_t count) {
+  napi_value object;
+  return napi_create_object(env, &object) == napi_ok && napi_define_properties(env, object, count, props) == napi_ok &&
+         napi_set_named_property(env, exports, name, object) == napi_ok;
+}

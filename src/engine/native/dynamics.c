@@ -302,9 +302,8 @@ static napi_value js_clamp_below(napi_env env, napi_callback_info info) {
 }
 
 bool gle_register_dynamics(napi_env env, napi_value exports) {
-  napi_value dynamics, abi, vecBytes;
-  if (napi_create_object(env, &dynamics) != napi_ok || napi_create_uint32(env, GLE_DYNAMICS_ABI, &abi) != napi_ok ||
-      napi_create_uint32(env, GLE_VEC_BYTES, &vecBytes) != napi_ok)
+  napi_value abi, vecBytes;
+  if (napi_create_uint32(env, GLE_DYNAMICS_ABI, &abi) != napi_ok || napi_create_uint32(env, GLE_VEC_BYTES, &vecBytes) != napi_ok)
     return false;
   napi_property_descriptor props[] = {
       {"errorFilter", NULL, js_error_filter, NULL, NULL, NULL, napi_enumerable, NULL},
@@ -318,6 +317,5 @@ bool gle_register_dynamics(napi_env env, napi_value exports) {
       {"abi", NULL, NULL, NULL, NULL, abi, napi_enumerable, NULL},
       {"vectorBytes", NULL, NULL, NULL, NULL, vecBytes, napi_enumerable, NULL},
   };
-  if (napi_define_properties(env, dynamics, sizeof props / sizeof props[0], props) != napi_ok) return false;
-  return napi_set_named_property(env, exports, "dynamics", dynamics) == napi_ok;
+  return export_object(env, exports, "dynamics", props, sizeof props / sizeof props[0]);
 }

@@ -273,14 +273,11 @@ static napi_value js_fused_sgd(napi_env env, napi_callback_info info) {
 }
 
 bool gle_register_portable(napi_env env, napi_value exports) {
-  napi_value portable;
-  if (napi_create_object(env, &portable) != napi_ok) return false;
-  napi_property_descriptor props[] = {
+  const napi_property_descriptor props[] = {
       {"drive", NULL, js_drive, NULL, NULL, NULL, napi_enumerable, NULL},
       {"errorDown", NULL, js_error_down, NULL, NULL, NULL, napi_enumerable, NULL},
       {"weightGrad", NULL, js_weight_grad, NULL, NULL, NULL, napi_enumerable, NULL},
       {"fusedSgd", NULL, js_fused_sgd, NULL, NULL, NULL, napi_enumerable, NULL},
   };
-  if (napi_define_properties(env, portable, sizeof props / sizeof props[0], props) != napi_ok) return false;
-  return napi_set_named_property(env, exports, "portable", portable) == napi_ok;
+  return export_object(env, exports, "portable", props, sizeof props / sizeof props[0]);
 }
